@@ -1,0 +1,199 @@
+//! `runner`: trains the runs of an experiment file (the embedded demo when none is given),
+//! writes the results table, regenerates the README table, predicts scores for new images.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use rateme::device::DeviceSpec;
+use rateme::plugins::PluginHost;
+use rateme::spec::{DEMO_EXPERIMENT, DEMO_PATH, Experiment};
+use rateme::sweep::{self, SweepOptions};
+use rateme::train::events::{ProgressSink, Sink};
+
+#[derive(Parser)]
+#[command(name = "runner", version, about = "Train and compare image-rating models", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the runs of an experiment file (the default command).
+    Train(TrainArgs),
+    /// Rewrite results/<experiment>.md and the README table from the results files alone.
+    Report(ReportArgs),
+    /// Print one score per image with a trained run's model.
+    Predict(PredictArgs),
+    /// List the plugins found in the plugin directory.
+    Plugins {
+        /// Plugin directory (default: the runner's own directory).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Default)]
+struct TrainArgs {
+    /// Experiment file; the embedded demo experiment when omitted.
+    experiment: Option<PathBuf>,
+    /// Plugin directory (overrides the experiment's `plugins`; default: beside the runner).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Device for every run: cpu, tch-cpu, cuda, cuda:N (overrides the experiment's).
+    #[arg(long)]
+    device: Option<String>,
+    /// Continue runs from their checkpoints (finished runs are kept as they are).
+    #[arg(long)]
+    resume: bool,
+    /// Only this run (repeatable).
+    #[arg(long = "run", value_name = "NAME")]
+    runs: Vec<String>,
+    /// Check the experiment file and plugins, train nothing.
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Experiment file (the embedded demo when omitted).
+    experiment: Option<PathBuf>,
+    /// Also replace the table between the experiment's markers in this README.
+    #[arg(long, value_name = "README", num_args = 0..=1, default_missing_value = "README.md")]
+    readme: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A run directory (runs/<experiment>/<run>) or a weights directory (its best/ or checkpoint/).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Plugin directory (default: beside the runner).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Device: cpu, tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Images to score.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+}
+
+fn load_experiment(path: Option<&PathBuf>) -> Result<Experiment> {
+    let parsed = match path {
+        Some(p) => Experiment::load(p),
+        None => Experiment::parse(std::path::Path::new(DEMO_PATH), DEMO_EXPERIMENT.to_owned()),
+    };
+    parsed.map_err(|e| anyhow::anyhow!(e.render()))
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode> {
+    let exp = load_experiment(args.experiment.as_ref())?;
+    let device = args.device.as_deref().map(DeviceSpec::parse).transpose().map_err(anyhow::Error::msg)?;
+    let dirs = sweep::plugin_dirs(&exp, args.plugins.as_ref());
+    let host = sweep::load_plugins(&dirs)?;
+    sweep::check(&exp, &host, &dirs)?;
+    if args.check {
+        println!("{}: {} runs, plugins ok", exp.path.display(), exp.runs.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = SweepOptions { device, resume: args.resume, only: args.runs };
+    let outcomes = sweep::run_all(&exp, &host, &opts, || vec![Box::new(ProgressSink::new()) as Box<dyn Sink>])?;
+    let md = rateme::report::write_results(&exp, &outcomes).context("writing results")?;
+    println!("{}", std::fs::read_to_string(&md).unwrap_or_default());
+    println!("results: {}", md.display());
+    let failed: Vec<&str> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.name.as_str()).collect();
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for o in outcomes.iter().filter(|o| o.result.is_err()) {
+            eprintln!("error: run `{}` failed: {}", o.name, o.result.as_ref().err().map_or("", |e| e.as_str()));
+        }
+        Ok(ExitCode::from(2))
+    }
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode> {
+    let exp = load_experiment(args.experiment.as_ref())?;
+    let block = rateme::report::readme_block(&exp)?;
+    print!("{block}");
+    if let Some(readme) = args.readme {
+        rateme::report::update_readme(&exp, &readme)?;
+        println!("updated {}", readme.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn host_for(plugins: Option<PathBuf>) -> Result<PluginHost> {
+    let dir = plugins.unwrap_or_else(rateme::plugins::default_dir);
+    let mut host = PluginHost::new();
+    host.load_dir(&dir).map_err(|errors| {
+        anyhow::anyhow!(errors.iter().map(|e| format!("error: {e}")).collect::<Vec<_>>().join("\n"))
+    })?;
+    Ok(host)
+}
+
+fn predict(args: PredictArgs) -> Result<ExitCode> {
+    let host = host_for(args.plugins)?;
+    let device = DeviceSpec::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let predictor = rateme::Predictor::load(&args.checkpoint, &host, &device)?;
+    let scores = predictor.predict_paths(&args.images)?;
+    for (path, score) in args.images.iter().zip(scores) {
+        println!("{score:.4}\t{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
+    let host = host_for(plugins)?;
+    if host.libraries.is_empty() {
+        bail!("no plugin libraries (librateme_*.so) found; build them with `cargo build --workspace`");
+    }
+    for e in host.registry.backbones() {
+        let variants = if e.variants.is_empty() { String::new() } else { format!(" [variants: {}]", e.variants.join(", ")) };
+        println!("backbone  {:<14} {}{variants}", e.name, e.description);
+    }
+    for e in host.registry.heads() {
+        println!("head      {:<14} {}", e.name, e.description);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => train(cli.train),
+        Some(Command::Train(a)) => train(a),
+        Some(Command::Report(a)) => report(a),
+        Some(Command::Predict(a)) => predict(a),
+        Some(Command::Plugins { plugins }) => list_plugins(plugins),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{}", format!("{e:#}").trim_start_matches("error: ").pipe_error());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+trait PipeError {
+    fn pipe_error(&self) -> String;
+}
+
+impl PipeError for &str {
+    fn pipe_error(&self) -> String {
+        if self.starts_with("error") { (*self).to_owned() } else { format!("error: {self}") }
+    }
+}

@@ -1,0 +1,399 @@
+//! The run specification, field by field. Every field's default is documented here and in the
+//! README's experiment-file reference (keep them in step).
+
+use std::path::PathBuf;
+
+use rateme_sdk::OptimizerSettings;
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+/// One training run: what to train, on what, for how long, where.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// Unique name within the experiment; also the run's output sub-directory.
+    pub name: String,
+    /// The backbone plugin.
+    pub backbone: BackboneRef,
+    /// The head plugin.
+    pub head: HeadRef,
+    /// The data.
+    pub data: DataSpec,
+    /// Optimizer.
+    #[serde(default)]
+    pub optimizer: OptimizerSpec,
+    /// Learning-rate schedule.
+    #[serde(default)]
+    pub schedule: ScheduleSpec,
+    /// Images per training batch. Default 32.
+    #[serde(default = "d_batch_size")]
+    pub batch_size: usize,
+    /// Stop after this many training batches. Default 25000.
+    #[serde(default = "d_batches")]
+    pub batches: u64,
+    /// Evaluate on the whole validation set every this many batches (and after the last).
+    /// Default 100.
+    #[serde(default = "d_eval_every")]
+    pub eval_every: u64,
+    /// Write a checkpoint every this many batches (and after the last); 0 = only at the end.
+    /// Default 1000.
+    #[serde(default = "d_checkpoint_every")]
+    pub checkpoint_every: u64,
+    /// Seed for initialisation, data order, augmentation and dropout. Default 42.
+    #[serde(default = "d_seed")]
+    pub seed: u64,
+    /// `cpu` (burn's flex backend, the default), `tch-cpu` or `cuda[:N]` (LibTorch; build with
+    /// the `tch` feature). `--device` overrides it.
+    #[serde(default = "d_device")]
+    pub device: String,
+    /// Run outputs go to `<output_dir>/<run name>/`. Default `runs/<experiment name>`.
+    #[serde(default)]
+    pub output_dir: Option<PathBuf>,
+    /// Directory of plugin libraries; `--plugins` overrides it. Default: the runner's directory.
+    #[serde(default)]
+    pub plugins: Option<PathBuf>,
+}
+
+fn d_batch_size() -> usize {
+    32
+}
+fn d_batches() -> u64 {
+    25_000
+}
+fn d_eval_every() -> u64 {
+    100
+}
+fn d_checkpoint_every() -> u64 {
+    1000
+}
+fn d_seed() -> u64 {
+    42
+}
+fn d_device() -> String {
+    "cpu".into()
+}
+
+/// `backbone = { plugin = "...", variant = "...", freeze = false, options = { ... } }`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackboneRef {
+    /// Registered plugin name.
+    pub plugin: Spanned<String>,
+    /// Architecture variant; default: the plugin's first.
+    #[serde(default)]
+    pub variant: Option<Spanned<String>>,
+    /// Freeze all backbone parameters (train the head only). Default false.
+    #[serde(default)]
+    pub freeze: bool,
+    /// The plugin's own options table (checked by the plugin, unknown keys are errors).
+    #[serde(default = "empty_options")]
+    pub options: Spanned<toml::Value>,
+}
+
+/// `head = { plugin = "...", options = { ... } }`
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadRef {
+    /// Registered plugin name.
+    pub plugin: Spanned<String>,
+    /// The plugin's own options table.
+    #[serde(default = "empty_options")]
+    pub options: Spanned<toml::Value>,
+}
+
+fn empty_options() -> Spanned<toml::Value> {
+    Spanned::new(0..0, toml::Value::Table(toml::Table::new()))
+}
+
+/// Where the images and their ratings come from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSpec {
+    /// Ratings table (CSV) with columns `path` (image file, relative to `images`), `target`
+    /// (the rating) and optionally `group` (rows of one group never straddle the split) and
+    /// `weight`.
+    pub table: PathBuf,
+    /// Directory image paths are relative to. Default: the table's directory.
+    #[serde(default)]
+    pub images: Option<PathBuf>,
+    /// Generate a synthetic dataset into the table's directory when the table is missing
+    /// (the embedded demo). Omit for real data.
+    #[serde(default)]
+    pub synthetic: Option<SyntheticSpec>,
+    /// Fraction of rows (or groups) held out for validation. Default 0.15 (RateMeAI's split).
+    #[serde(default = "d_val_fraction")]
+    pub val_fraction: f64,
+    /// Seed of the train/validation split. Default 42 (RateMeAI's).
+    #[serde(default = "d_split_seed")]
+    pub split_seed: u64,
+    /// Training augmentations (RateMeAI's: flip, ±15° rotation, ±10% shift, ±0.1 brightness and
+    /// contrast). Default true.
+    #[serde(default = "d_true")]
+    pub augment: bool,
+    /// Pad to a square with black borders before resizing (RateMeAI's), instead of stretching.
+    /// Default true.
+    #[serde(default = "d_true")]
+    pub pad_to_square: bool,
+}
+
+fn d_val_fraction() -> f64 {
+    0.15
+}
+fn d_split_seed() -> u64 {
+    42
+}
+fn d_true() -> bool {
+    true
+}
+
+/// The synthetic demo dataset (see `data::synthetic`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticSpec {
+    /// Number of images. Default 800.
+    #[serde(default = "d_synth_count")]
+    pub count: usize,
+    /// Image side in pixels. Default 64.
+    #[serde(default = "d_synth_size")]
+    pub size: u32,
+    /// Standard deviation of rater noise added to the true score (RateMeAI's humans: 0.92).
+    #[serde(default = "d_synth_noise")]
+    pub noise_std: f64,
+    /// Generator seed. Default 7.
+    #[serde(default = "d_synth_seed")]
+    pub seed: u64,
+}
+
+fn d_synth_count() -> usize {
+    800
+}
+fn d_synth_size() -> u32 {
+    64
+}
+fn d_synth_noise() -> f64 {
+    0.92
+}
+fn d_synth_seed() -> u64 {
+    7
+}
+
+/// Optimizer: `name` plus the settings that apply to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerSpec {
+    /// `adamw` (default), `adam` or `sgd`.
+    #[serde(default = "d_optimizer")]
+    pub name: String,
+    /// Initial learning rate. Default 1e-3.
+    #[serde(default = "d_lr")]
+    pub lr: f64,
+    /// Weight decay (decoupled for AdamW, L2 otherwise). Default 0.01 for AdamW (PyTorch's),
+    /// 0 for the others.
+    #[serde(default)]
+    pub weight_decay: Option<f32>,
+    /// Adam(W) betas. Default [0.9, 0.999].
+    #[serde(default)]
+    pub betas: Option<[f32; 2]>,
+    /// Adam(W) epsilon. Default 1e-8.
+    #[serde(default)]
+    pub eps: Option<f32>,
+    /// SGD momentum. Default 0.
+    #[serde(default)]
+    pub momentum: Option<f64>,
+    /// SGD Nesterov momentum. Default false.
+    #[serde(default)]
+    pub nesterov: Option<bool>,
+    /// Clip the global L2 norm of all gradients (backbone and head together) to this value;
+    /// omit for no clipping. RateMeAI: 1.0.
+    #[serde(default)]
+    pub grad_clip: Option<f64>,
+}
+
+fn d_optimizer() -> String {
+    "adamw".into()
+}
+fn d_lr() -> f64 {
+    1e-3
+}
+
+impl Default for OptimizerSpec {
+    fn default() -> Self {
+        Self {
+            name: d_optimizer(),
+            lr: d_lr(),
+            weight_decay: None,
+            betas: None,
+            eps: None,
+            momentum: None,
+            nesterov: None,
+            grad_clip: None,
+        }
+    }
+}
+
+impl OptimizerSpec {
+    /// The settings every part's optimizer is built with.
+    pub fn settings(&self) -> OptimizerSettings {
+        let [beta1, beta2] = self.betas.unwrap_or([0.9, 0.999]);
+        let eps = self.eps.unwrap_or(1e-8);
+        match self.name.as_str() {
+            "adam" => OptimizerSettings::Adam { beta1, beta2, eps, weight_decay: self.weight_decay.unwrap_or(0.0) },
+            "sgd" => OptimizerSettings::Sgd {
+                momentum: self.momentum.unwrap_or(0.0),
+                nesterov: self.nesterov.unwrap_or(false),
+                weight_decay: self.weight_decay.unwrap_or(0.0),
+            },
+            _ => OptimizerSettings::AdamW { beta1, beta2, eps, weight_decay: self.weight_decay.unwrap_or(0.01) },
+        }
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((format!("optimizer.{f}"), m));
+        match self.name.as_str() {
+            "adamw" | "adam" => {
+                if self.momentum.is_some() || self.nesterov.is_some() {
+                    return err("momentum", format!("`momentum`/`nesterov` apply to sgd only, not {}", self.name));
+                }
+            }
+            "sgd" => {
+                if self.betas.is_some() || self.eps.is_some() {
+                    return err("betas", "`betas`/`eps` apply to adam and adamw only, not sgd".into());
+                }
+            }
+            other => return err("name", format!("unknown optimizer `{other}`; valid: adamw, adam, sgd")),
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return err("lr", format!("must be a positive number, got {}", self.lr));
+        }
+        if let Some(c) = self.grad_clip
+            && !(c.is_finite() && c > 0.0)
+        {
+            return err("grad_clip", format!("must be a positive number, got {c}"));
+        }
+        Ok(())
+    }
+}
+
+/// Learning-rate schedule: `constant`, or `plateau` (PyTorch's ReduceLROnPlateau on the
+/// validation loss; its defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    /// `plateau` (default) or `constant`.
+    #[serde(default = "d_schedule")]
+    pub name: String,
+    /// Multiply the learning rate by this on a plateau. Default 0.1.
+    #[serde(default = "d_factor")]
+    pub factor: f64,
+    /// Evaluations without improvement before reducing. Default 10.
+    #[serde(default = "d_patience")]
+    pub patience: u32,
+    /// Evaluations to wait after a reduction before counting again. Default 0.
+    #[serde(default)]
+    pub cooldown: u32,
+    /// Lower bound of the learning rate. Default 0.
+    #[serde(default)]
+    pub min_lr: f64,
+    /// Improvement threshold. Default 1e-4.
+    #[serde(default = "d_threshold")]
+    pub threshold: f64,
+    /// `rel` (default: better than best·(1−threshold)) or `abs` (better than best−threshold).
+    #[serde(default = "d_threshold_mode")]
+    pub threshold_mode: String,
+    /// Reductions smaller than this are skipped. Default 1e-8.
+    #[serde(default = "d_eps_lr")]
+    pub eps: f64,
+}
+
+fn d_schedule() -> String {
+    "plateau".into()
+}
+fn d_factor() -> f64 {
+    0.1
+}
+fn d_patience() -> u32 {
+    10
+}
+fn d_threshold() -> f64 {
+    1e-4
+}
+fn d_threshold_mode() -> String {
+    "rel".into()
+}
+fn d_eps_lr() -> f64 {
+    1e-8
+}
+
+impl Default for ScheduleSpec {
+    fn default() -> Self {
+        Self {
+            name: d_schedule(),
+            factor: d_factor(),
+            patience: d_patience(),
+            cooldown: 0,
+            min_lr: 0.0,
+            threshold: d_threshold(),
+            threshold_mode: d_threshold_mode(),
+            eps: d_eps_lr(),
+        }
+    }
+}
+
+impl ScheduleSpec {
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: String| Err((format!("schedule.{f}"), m));
+        if !["plateau", "constant"].contains(&self.name.as_str()) {
+            return err("name", format!("unknown schedule `{}`; valid: plateau, constant", self.name));
+        }
+        if !(self.factor > 0.0 && self.factor < 1.0) {
+            return err("factor", format!("must be in (0, 1), got {}", self.factor));
+        }
+        if !["rel", "abs"].contains(&self.threshold_mode.as_str()) {
+            return err("threshold_mode", format!("unknown mode `{}`; valid: rel, abs", self.threshold_mode));
+        }
+        if self.min_lr < 0.0 || self.threshold < 0.0 {
+            return err("min_lr", "`min_lr` and `threshold` must not be negative".into());
+        }
+        Ok(())
+    }
+}
+
+impl RunSpec {
+    /// Checks what serde cannot: ranges and combinations. Returns (field, message).
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        let err = |f: &str, m: &str| Err((f.to_owned(), m.to_owned()));
+        if self.name.is_empty() || self.name.contains(['/', '\\']) || self.name.starts_with('.') {
+            return err("name", "must be non-empty, without `/` or `\\`, not starting with `.` (it names a directory)");
+        }
+        if self.batch_size < 2 {
+            return err("batch_size", "must be at least 2 (batch norm needs two samples)");
+        }
+        if self.batches == 0 {
+            return err("batches", "must be at least 1");
+        }
+        if self.eval_every == 0 {
+            return err("eval_every", "must be at least 1");
+        }
+        if !(self.data.val_fraction > 0.0 && self.data.val_fraction < 1.0) {
+            return err("data.val_fraction", "must be between 0 and 1 (exclusive)");
+        }
+        if !self.backbone.options.get_ref().is_table() {
+            return err("backbone.options", "must be a table");
+        }
+        if !self.head.options.get_ref().is_table() {
+            return err("head.options", "must be a table");
+        }
+        self.optimizer.validate()?;
+        self.schedule.validate()?;
+        crate::device::DeviceSpec::parse(&self.device).map_err(|m| ("device".to_owned(), m))?;
+        Ok(())
+    }
+
+    /// The run's output directory for an experiment named `experiment`.
+    pub fn run_dir(&self, experiment: &str) -> PathBuf {
+        self.output_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs").join(experiment))
+            .join(&self.name)
+    }
+}
