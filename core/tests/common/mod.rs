@@ -1,0 +1,78 @@
+//! Shared test helpers: make sure the workspace's plugin libraries are built, and find them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+}
+
+/// The directory holding the plugin libraries (`target/<profile>`), after building them once
+/// per test process with the same cargo, profile and target dir as the tests. The build selects
+/// the same targets as `cargo test --workspace`, so the SDK it links is the one the tests link.
+pub fn plugin_dir() -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--workspace", "--lib", "--bins", "--tests", "--quiet"])
+            .current_dir(root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "building the plugin libraries failed");
+    });
+    rateme::plugins::default_dir()
+}
+
+/// A plugin library file in the plugin dir.
+pub fn library(name: &str) -> PathBuf {
+    let p = plugin_dir().join(format!("lib{name}{}", std::env::consts::DLL_SUFFIX));
+    assert!(p.exists(), "{} missing", p.display());
+    p
+}
+
+/// A temporary plugin directory with symlinks to the given libraries under plugin names.
+pub fn plugin_dir_with(libs: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (lib, as_name) in libs {
+        std::os::unix::fs::symlink(library(lib), dir.path().join(format!("lib{as_name}{}", std::env::consts::DLL_SUFFIX))).unwrap();
+    }
+    dir
+}
+
+/// A small experiment file (synthetic data in `dir`) with the given runs appended.
+pub fn experiment(dir: &Path, defaults_extra: &str, runs: &str) -> PathBuf {
+    let text = format!(
+        r#"name = "t"
+results_dir = "{dir}/results"
+
+[defaults]
+{base}batch_size = 16
+output_dir = "{dir}/runs"
+head = {{ plugin = "linear", options = {{ init_bias = 5.5 }} }}
+{defaults_extra}
+
+[defaults.data]
+table = "{dir}/data/ratings.csv"
+synthetic = {{ count = 120, size = 24, seed = 5 }}
+augment = true
+
+[defaults.optimizer]
+lr = 3e-3
+grad_clip = 1.0
+
+{runs}
+"#,
+        dir = dir.display(),
+        base = ["seed = 3", "batches = 40", "eval_every = 10", "checkpoint_every = 10"]
+            .iter()
+            .filter(|kv| !defaults_extra.contains(kv.split(' ').next().unwrap()))
+            .map(|kv| format!("{kv}\n"))
+            .collect::<String>(),
+    );
+    let path = dir.join("exp.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
