@@ -7,7 +7,9 @@ use std::ffi::CStr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 
-use rateme_sdk::{ABI_FINGERPRINT, ABI_SYMBOL, PluginAbiFn, PluginRegisterFn, REGISTER_SYMBOL, Registry};
+use rateme_sdk::{
+    ABI_FINGERPRINT, ABI_SYMBOL, PluginAbiFn, PluginRegisterFn, REGISTER_SYMBOL, Registry,
+};
 use thiserror::Error;
 
 /// Why plugins could not be loaded.
@@ -21,7 +23,11 @@ pub enum PluginLoadError {
     Open { path: PathBuf, message: String },
     /// The library was built against another SDK.
     #[error("{}: plugin ABI mismatch: plugin built for `{plugin}`, runner is `{runner}`; rebuild plugins and runner together: {REBUILD}", path.display())]
-    Abi { path: PathBuf, plugin: String, runner: String },
+    Abi {
+        path: PathBuf,
+        plugin: String,
+        runner: String,
+    },
     /// The register function panicked.
     #[error("{}: plugin panicked while registering: {message}", path.display())]
     Panic { path: PathBuf, message: String },
@@ -33,7 +39,9 @@ pub const REBUILD: &str = "`cargo build --workspace` (same profile and target di
 /// The file-name convention of plugin libraries in a plugin directory: `librateme_*.so`
 /// (the SDK itself excluded).
 pub fn is_plugin_file(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
     name.starts_with("librateme_")
         && name.ends_with(std::env::consts::DLL_SUFFIX)
         && name != format!("librateme_sdk{}", std::env::consts::DLL_SUFFIX)
@@ -68,19 +76,35 @@ impl Default for PluginHost {
 impl PluginHost {
     /// An empty host.
     pub fn new() -> Self {
-        Self { registry: Registry::new(), libraries: Vec::new() }
+        Self {
+            registry: Registry::new(),
+            libraries: Vec::new(),
+        }
     }
 
     /// Loads every `librateme_*` library in `dir` (sorted by name). All-or-nothing on ABI
     /// mismatches: every mismatching library is reported, one line each.
     pub fn load_dir(&mut self, dir: &Path) -> Result<(), Vec<PluginLoadError>> {
         let entries = std::fs::read_dir(dir).map_err(|e| {
-            vec![PluginLoadError::Dir { dir: dir.to_owned(), message: e.to_string() }]
+            vec![PluginLoadError::Dir {
+                dir: dir.to_owned(),
+                message: e.to_string(),
+            }]
         })?;
-        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_plugin_file(p)).collect();
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| is_plugin_file(p))
+            .collect();
         files.sort();
-        let errors: Vec<PluginLoadError> = files.iter().filter_map(|f| self.load_file(f).err()).collect();
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        let errors: Vec<PluginLoadError> = files
+            .iter()
+            .filter_map(|f| self.load_file(f).err())
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     /// Loads one library: checks its fingerprint, then calls its register function.
@@ -91,36 +115,51 @@ impl PluginHost {
         }
         // SAFETY: loading a library runs its initialisers; plugin libraries are Rust dylibs
         // built from this workspace's SDK, whose initialisers are std's.
-        let library = unsafe { libloading::Library::new(&path) }.map_err(|e| PluginLoadError::Open {
-            path: path.clone(),
-            message: full_error(&e),
-        })?;
+        let library =
+            unsafe { libloading::Library::new(&path) }.map_err(|e| PluginLoadError::Open {
+                path: path.clone(),
+                message: full_error(&e),
+            })?;
         // Kept for the life of the process (see module docs).
         let library: &'static libloading::Library = Box::leak(Box::new(library));
 
         // SAFETY: the ABI symbol is a C function returning a static NUL-terminated string.
         let abi = unsafe {
-            let f = library.get::<PluginAbiFn>(ABI_SYMBOL).map_err(|e| PluginLoadError::Open {
-                path: path.clone(),
-                message: format!("not a rateme plugin (no `rateme_plugin_abi` symbol): {}", full_error(&e)),
-            })?;
+            let f = library
+                .get::<PluginAbiFn>(ABI_SYMBOL)
+                .map_err(|e| PluginLoadError::Open {
+                    path: path.clone(),
+                    message: format!(
+                        "not a rateme plugin (no `rateme_plugin_abi` symbol): {}",
+                        full_error(&e)
+                    ),
+                })?;
             CStr::from_ptr(f()).to_string_lossy().into_owned()
         };
         if abi != ABI_FINGERPRINT {
-            return Err(PluginLoadError::Abi { path, plugin: abi, runner: ABI_FINGERPRINT.to_owned() });
+            return Err(PluginLoadError::Abi {
+                path,
+                plugin: abi,
+                runner: ABI_FINGERPRINT.to_owned(),
+            });
         }
         // SAFETY: same fingerprint = same compiler, SDK sources and flags: the Rust signature
         // matches.
         let register = unsafe {
-            *library.get::<PluginRegisterFn>(REGISTER_SYMBOL).map_err(|e| PluginLoadError::Open {
-                path: path.clone(),
-                message: full_error(&e),
-            })?
+            *library
+                .get::<PluginRegisterFn>(REGISTER_SYMBOL)
+                .map_err(|e| PluginLoadError::Open {
+                    path: path.clone(),
+                    message: full_error(&e),
+                })?
         };
         self.registry.set_loading(Some(path.clone()));
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| register(&mut self.registry)));
         self.registry.set_loading(None);
-        result.map_err(|payload| PluginLoadError::Panic { path: path.clone(), message: panic_message(&*payload) })?;
+        result.map_err(|payload| PluginLoadError::Panic {
+            path: path.clone(),
+            message: panic_message(&*payload),
+        })?;
         for conflict in self.registry.conflicts() {
             tracing::warn!("{conflict}");
         }
@@ -142,7 +181,11 @@ impl PluginHost {
 
 fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = it.collect();
-    if v.is_empty() { "(none loaded)".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "(none loaded)".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// libloading keeps dlerror's text in `source()`: include the whole chain.

@@ -47,23 +47,48 @@ impl Predictor {
     /// Loads the model of a run directory or weights directory. Plugins come from `host`.
     pub fn load(path: &Path, host: &PluginHost, device: &DeviceSpec) -> Result<Self, PredictError> {
         let dir = resolve_weights_dir(path)?;
-        let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| PredictError::Io { path: dir.join(name), message: e.to_string() });
-        let card: ModelCard = serde_json::from_slice(&read("model.json")?)
-            .map_err(|e| PredictError::Io { path: dir.join("model.json"), message: e.to_string() })?;
+        let read = |name: &str| {
+            std::fs::read(dir.join(name)).map_err(|e| PredictError::Io {
+                path: dir.join(name),
+                message: e.to_string(),
+            })
+        };
+        let card: ModelCard =
+            serde_json::from_slice(&read("model.json")?).map_err(|e| PredictError::Io {
+                path: dir.join("model.json"),
+                message: e.to_string(),
+            })?;
         let device = device.device().map_err(PredictError::Model)?.autodiff();
         let mut model = build_model(
             host,
-            (&card.backbone, &card.variant, &card.backbone_options, &card.head, &card.head_options),
+            (
+                &card.backbone,
+                &card.variant,
+                &card.backbone_options,
+                &card.head,
+                &card.head_options,
+            ),
             card.pad_to_square,
             &device,
             0,
         )
         .map_err(|e| PredictError::Model(e.to_string()))?;
-        model.backbone.part().load_weights(read("backbone.bpk")?).map_err(|e| PredictError::Model(e.to_string()))?;
-        model.head.part().load_weights(read("head.bpk")?).map_err(|e| PredictError::Model(e.to_string()))?;
+        model
+            .backbone
+            .part()
+            .load_weights(read("backbone.bpk")?)
+            .map_err(|e| PredictError::Model(e.to_string()))?;
+        model
+            .head
+            .part()
+            .load_weights(read("head.bpk")?)
+            .map_err(|e| PredictError::Model(e.to_string()))?;
         model.backbone.part().set_training(false);
         model.head.part().set_training(false);
-        Ok(Self { model, device: device.inner() })
+        Ok(Self {
+            model,
+            device: device.inner(),
+        })
     }
 
     /// What the model was built from.
@@ -83,9 +108,17 @@ impl Predictor {
                 let img = load_image(p, spec, self.model.card.pad_to_square)?;
                 Augment::apply(None, &img, spec, &mut Rng::new(0, &[]), out);
             }
-            let x = Tensor::<4>::from_data(TensorData::new(buf, [chunk.len(), 3, h, w]), &self.device);
-            let y = self.model.head.forward(self.model.backbone.forward_features(x));
-            scores.extend(y.into_data().try_to_vec::<f32>().map_err(|e| PredictError::Model(format!("{e:?}")))?);
+            let x =
+                Tensor::<4>::from_data(TensorData::new(buf, [chunk.len(), 3, h, w]), &self.device);
+            let y = self
+                .model
+                .head
+                .forward(self.model.backbone.forward_features(x));
+            scores.extend(
+                y.into_data()
+                    .try_to_vec::<f32>()
+                    .map_err(|e| PredictError::Model(format!("{e:?}")))?,
+            );
         }
         Ok(scores)
     }
@@ -93,11 +126,21 @@ impl Predictor {
 
 /// The score of one image, with the model of a run directory (plugins from the runner's
 /// default plugin directory, CPU).
-pub fn evaluate_image(run_dir: impl AsRef<Path>, image: impl AsRef<Path>) -> Result<f32, PredictError> {
+pub fn evaluate_image(
+    run_dir: impl AsRef<Path>,
+    image: impl AsRef<Path>,
+) -> Result<f32, PredictError> {
     let mut host = PluginHost::new();
-    host.load_dir(&crate::plugins::default_dir()).map_err(|errors| {
-        PredictError::Model(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
-    })?;
+    host.load_dir(&crate::plugins::default_dir())
+        .map_err(|errors| {
+            PredictError::Model(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
     let predictor = Predictor::load(run_dir.as_ref(), &host, &DeviceSpec::Cpu)?;
     Ok(predictor.predict_paths(&[image.as_ref().to_owned()])?[0])
 }

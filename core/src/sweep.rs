@@ -17,8 +17,16 @@ pub enum SweepError {
     #[error("{}", .0.join("\n"))]
     Plugins(Vec<String>),
     /// Plugins the experiment names are not there.
-    #[error("{path}: missing plugins: {missing}; loaded: backbones [{backbones}], heads [{heads}] from {dirs}. Build them into the plugin directory or pass --plugins DIR")]
-    Missing { path: String, missing: String, backbones: String, heads: String, dirs: String },
+    #[error(
+        "{path}: missing plugins: {missing}; loaded: backbones [{backbones}], heads [{heads}] from {dirs}. Build them into the plugin directory or pass --plugins DIR"
+    )]
+    Missing {
+        path: String,
+        missing: String,
+        backbones: String,
+        heads: String,
+        dirs: String,
+    },
     /// A run's plugin settings are wrong.
     #[error("{0}")]
     RunSpec(String),
@@ -58,7 +66,11 @@ pub fn load_plugins(dirs: &[PathBuf]) -> Result<PluginHost, SweepError> {
             errors.extend(e.into_iter().map(|e| format!("error: {e}")));
         }
     }
-    if errors.is_empty() { Ok(host) } else { Err(SweepError::Plugins(errors)) }
+    if errors.is_empty() {
+        Ok(host)
+    } else {
+        Err(SweepError::Plugins(errors))
+    }
 }
 
 /// Checks every run before anything trains: all plugins named exist (all missing ones listed in
@@ -87,7 +99,11 @@ pub fn check(exp: &Experiment, host: &PluginHost, dirs: &[PathBuf]) -> Result<()
             missing: missing.join(", "),
             backbones: host.backbone_names(),
             heads: host.head_names(),
-            dirs: dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+            dirs: dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     for run in &exp.runs {
@@ -121,7 +137,11 @@ pub fn run_all<'a>(
         }
     }
     let mut outcomes = Vec::new();
-    for spec in exp.runs.iter().filter(|r| opts.only.is_empty() || opts.only.contains(&r.name)) {
+    for spec in exp
+        .runs
+        .iter()
+        .filter(|r| opts.only.is_empty() || opts.only.contains(&r.name))
+    {
         tracing::info!(run = %spec.name, "starting run");
         let run_opts = RunOptions {
             experiment: exp,
@@ -137,10 +157,15 @@ pub fn run_all<'a>(
             Err(payload) => Err(format!("panicked: {}", panic_message(&*payload))),
         };
         match &result {
-            Ok(s) => tracing::info!(run = %spec.name, val_mae = s.val_mae, baseline_mae = s.baseline_mae, "run finished"),
+            Ok(s) => {
+                tracing::info!(run = %spec.name, val_mae = s.val_mae, baseline_mae = s.baseline_mae, "run finished")
+            }
             Err(e) => tracing::error!(run = %spec.name, "run failed: {e}"),
         }
-        outcomes.push(RunOutcome { name: spec.name.clone(), result });
+        outcomes.push(RunOutcome {
+            name: spec.name.clone(),
+            result,
+        });
     }
     Ok(outcomes)
 }

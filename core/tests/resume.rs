@@ -10,7 +10,8 @@ use rateme::train::RunSummary;
 const RUN: &str = "[[runs]]\nname = \"k\"\nbackbone = { plugin = \"smallconv\", variant = \"tiny\", options = { input_size = 24 } }\nhead = { plugin = \"linear\", options = { dropout = 0.2 } }\n";
 
 fn summary(dir: &std::path::Path) -> RunSummary {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("runs/k/summary.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(dir.join("runs/k/summary.json")).unwrap())
+        .unwrap()
 }
 
 #[test]
@@ -19,8 +20,17 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     let settings = "batches = 300\neval_every = 20\ncheckpoint_every = 20";
     let a = tempfile::tempdir().unwrap();
     let exp_a = common::experiment(a.path(), settings, RUN);
-    let out = Command::new(env!("CARGO_BIN_EXE_runner")).arg(&exp_a).arg("--plugins").arg(&plugins).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg(&exp_a)
+        .arg("--plugins")
+        .arg(&plugins)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let b = tempfile::tempdir().unwrap();
     let exp_b = common::experiment(b.path(), settings, RUN);
@@ -34,16 +44,30 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     let state = b.path().join("runs/k/checkpoint/state.json");
     let start = Instant::now();
     while !state.exists() {
-        assert!(start.elapsed() < Duration::from_secs(120), "no checkpoint appeared");
-        assert!(child.try_wait().unwrap().is_none(), "run ended before it could be killed");
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no checkpoint appeared"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before it could be killed"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     // SIGKILL: no chance to clean up.
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!b.path().join("runs/k/summary.json").exists(), "killed before the end");
+    assert!(
+        !b.path().join("runs/k/summary.json").exists(),
+        "killed before the end"
+    );
     let at_kill: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(rateme::train::checkpoint::find(&b.path().join("runs/k/checkpoint")).unwrap().join("state.json")).unwrap(),
+        &std::fs::read_to_string(
+            rateme::train::checkpoint::find(&b.path().join("runs/k/checkpoint"))
+                .unwrap()
+                .join("state.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     let killed_at = at_kill["batch"].as_u64().unwrap();
@@ -56,20 +80,36 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
         .arg("--resume")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let (sa, sb) = (summary(a.path()), summary(b.path()));
     assert_eq!(sa.history.len(), sb.history.len());
     for (ra, rb) in sa.history.iter().zip(&sb.history) {
         assert_eq!(ra.batch, rb.batch);
         assert_eq!(ra.lr, rb.lr);
-        assert_eq!((ra.train_loss, ra.val_loss, ra.val_mae), (rb.train_loss, rb.val_loss, rb.val_mae), "at batch {}", ra.batch);
+        assert_eq!(
+            (ra.train_loss, ra.val_loss, ra.val_mae),
+            (rb.train_loss, rb.val_loss, rb.val_mae),
+            "at batch {}",
+            ra.batch
+        );
     }
-    assert_eq!((sa.val_loss, sa.val_mae, sa.best_batch), (sb.val_loss, sb.val_mae, sb.best_batch));
+    assert_eq!(
+        (sa.val_loss, sa.val_mae, sa.best_batch),
+        (sb.val_loss, sb.val_mae, sb.best_batch)
+    );
     // metrics.csv holds each evaluation exactly once.
     let csv = std::fs::read_to_string(b.path().join("runs/k/metrics.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + sb.history.len(), "{csv}");
     let csv_a = std::fs::read_to_string(a.path().join("runs/k/metrics.csv")).unwrap();
-    let strip = |s: &str| s.lines().map(|l| l.rsplit_once(',').unwrap().0.to_owned()).collect::<Vec<_>>();
+    let strip = |s: &str| {
+        s.lines()
+            .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(strip(&csv), strip(&csv_a));
 }
 
@@ -78,11 +118,25 @@ fn resume_refuses_changed_settings() {
     let plugins = common::plugin_dir();
     let d = tempfile::tempdir().unwrap();
     let exp = common::experiment(d.path(), "batches = 10", RUN);
-    let out = Command::new(env!("CARGO_BIN_EXE_runner")).arg(&exp).arg("--plugins").arg(&plugins).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg(&exp)
+        .arg("--plugins")
+        .arg(&plugins)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let exp = common::experiment(d.path(), "batches = 20\nseed = 99", RUN);
-    let out = Command::new(env!("CARGO_BIN_EXE_runner")).arg(&exp).arg("--plugins").arg(&plugins).arg("--resume").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg(&exp)
+        .arg("--plugins")
+        .arg(&plugins)
+        .arg("--resume")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(stderr.contains("cannot resume from") && stderr.contains("settings changed"), "{stderr}");
+    assert!(
+        stderr.contains("cannot resume from") && stderr.contains("settings changed"),
+        "{stderr}"
+    );
 }

@@ -33,7 +33,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let mut files = vec![manifest_dir.join("Cargo.toml"), manifest_dir.join("build.rs")];
+    let mut files = vec![
+        manifest_dir.join("Cargo.toml"),
+        manifest_dir.join("build.rs"),
+    ];
     collect(&manifest_dir.join("src"), &mut files);
 
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;

@@ -13,7 +13,12 @@ use rateme::sweep::{self, SweepOptions};
 use rateme::train::events::{ProgressSink, Sink};
 
 #[derive(Parser)]
-#[command(name = "runner", version, about = "Train and compare image-rating models", args_conflicts_with_subcommands = true)]
+#[command(
+    name = "runner",
+    version,
+    about = "Train and compare image-rating models",
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -93,25 +98,48 @@ fn load_experiment(path: Option<&PathBuf>) -> Result<Experiment> {
 
 fn train(args: TrainArgs) -> Result<ExitCode> {
     let exp = load_experiment(args.experiment.as_ref())?;
-    let device = args.device.as_deref().map(DeviceSpec::parse).transpose().map_err(anyhow::Error::msg)?;
+    let device = args
+        .device
+        .as_deref()
+        .map(DeviceSpec::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
     let dirs = sweep::plugin_dirs(&exp, args.plugins.as_ref());
     let host = sweep::load_plugins(&dirs)?;
     sweep::check(&exp, &host, &dirs)?;
     if args.check {
-        println!("{}: {} runs, plugins ok", exp.path.display(), exp.runs.len());
+        println!(
+            "{}: {} runs, plugins ok",
+            exp.path.display(),
+            exp.runs.len()
+        );
         return Ok(ExitCode::SUCCESS);
     }
-    let opts = SweepOptions { device, resume: args.resume, only: args.runs };
-    let outcomes = sweep::run_all(&exp, &host, &opts, || vec![Box::new(ProgressSink::new()) as Box<dyn Sink>])?;
+    let opts = SweepOptions {
+        device,
+        resume: args.resume,
+        only: args.runs,
+    };
+    let outcomes = sweep::run_all(&exp, &host, &opts, || {
+        vec![Box::new(ProgressSink::new()) as Box<dyn Sink>]
+    })?;
     let md = rateme::report::write_results(&exp, &outcomes).context("writing results")?;
     println!("{}", std::fs::read_to_string(&md).unwrap_or_default());
     println!("results: {}", md.display());
-    let failed: Vec<&str> = outcomes.iter().filter(|o| o.result.is_err()).map(|o| o.name.as_str()).collect();
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.result.is_err())
+        .map(|o| o.name.as_str())
+        .collect();
     if failed.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
         for o in outcomes.iter().filter(|o| o.result.is_err()) {
-            eprintln!("error: run `{}` failed: {}", o.name, o.result.as_ref().err().map_or("", |e| e.as_str()));
+            eprintln!(
+                "error: run `{}` failed: {}",
+                o.name,
+                o.result.as_ref().err().map_or("", |e| e.as_str())
+            );
         }
         Ok(ExitCode::from(2))
     }
@@ -132,7 +160,13 @@ fn host_for(plugins: Option<PathBuf>) -> Result<PluginHost> {
     let dir = plugins.unwrap_or_else(rateme::plugins::default_dir);
     let mut host = PluginHost::new();
     host.load_dir(&dir).map_err(|errors| {
-        anyhow::anyhow!(errors.iter().map(|e| format!("error: {e}")).collect::<Vec<_>>().join("\n"))
+        anyhow::anyhow!(
+            errors
+                .iter()
+                .map(|e| format!("error: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
     })?;
     Ok(host)
 }
@@ -151,10 +185,16 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
 fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
     let host = host_for(plugins)?;
     if host.libraries.is_empty() {
-        bail!("no plugin libraries (librateme_*.so) found; build them with `cargo build --workspace`");
+        bail!(
+            "no plugin libraries (librateme_*.so) found; build them with `cargo build --workspace`"
+        );
     }
     for e in host.registry.backbones() {
-        let variants = if e.variants.is_empty() { String::new() } else { format!(" [variants: {}]", e.variants.join(", ")) };
+        let variants = if e.variants.is_empty() {
+            String::new()
+        } else {
+            format!(" [variants: {}]", e.variants.join(", "))
+        };
         println!("backbone  {:<14} {}{variants}", e.name, e.description);
     }
     for e in host.registry.heads() {
@@ -182,7 +222,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", format!("{e:#}").trim_start_matches("error: ").pipe_error());
+            eprintln!(
+                "{}",
+                format!("{e:#}").trim_start_matches("error: ").pipe_error()
+            );
             ExitCode::FAILURE
         }
     }
@@ -194,6 +237,10 @@ trait PipeError {
 
 impl PipeError for &str {
     fn pipe_error(&self) -> String {
-        if self.starts_with("error") { (*self).to_owned() } else { format!("error: {self}") }
+        if self.starts_with("error") {
+            (*self).to_owned()
+        } else {
+            format!("error: {self}")
+        }
     }
 }

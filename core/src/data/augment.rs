@@ -20,11 +20,23 @@ pub struct Augment {
 
 impl Augment {
     /// RateMeAI's: flip p=.5, rotation ±15°, translation ±10%, brightness and contrast ±0.1.
-    pub const RECIPE: Augment = Augment { flip: 0.5, rotate_deg: 15.0, translate: 0.1, brightness: 0.1, contrast: 0.1 };
+    pub const RECIPE: Augment = Augment {
+        flip: 0.5,
+        rotate_deg: 15.0,
+        translate: 0.1,
+        brightness: 0.1,
+        contrast: 0.1,
+    };
 
     /// Writes the image into `out` (CHW, normalised per `spec`), augmented with draws from `rng`
     /// when `self` is given.
-    pub fn apply(aug: Option<&Augment>, img: &RgbImage, spec: &InputSpec, rng: &mut Rng, out: &mut [f32]) {
+    pub fn apply(
+        aug: Option<&Augment>,
+        img: &RgbImage,
+        spec: &InputSpec,
+        rng: &mut Rng,
+        out: &mut [f32],
+    ) {
         let (w, h) = img.dimensions();
         let (w, h) = (w as usize, h as usize);
         debug_assert_eq!(out.len(), 3 * w * h);
@@ -34,7 +46,8 @@ impl Augment {
             None => {
                 for (p, px) in raw.chunks_exact(3).enumerate() {
                     for c in 0..3 {
-                        out[c * plane + p] = (f32::from(px[c]) / 255.0 - spec.mean[c]) / spec.std[c];
+                        out[c * plane + p] =
+                            (f32::from(px[c]) / 255.0 - spec.mean[c]) / spec.std[c];
                     }
                 }
             }
@@ -94,9 +107,18 @@ fn bilinear(raw: &[u8], w: usize, h: usize, x: f64, y: f64) -> [f32; 3] {
             return [0.0; 3];
         }
         let i = (yi as usize * w + xi as usize) * 3;
-        [f32::from(raw[i]), f32::from(raw[i + 1]), f32::from(raw[i + 2])]
+        [
+            f32::from(raw[i]),
+            f32::from(raw[i + 1]),
+            f32::from(raw[i + 2]),
+        ]
     };
-    let (a, b, c, d) = (at(x0, y0), at(x0 + 1.0, y0), at(x0, y0 + 1.0), at(x0 + 1.0, y0 + 1.0));
+    let (a, b, c, d) = (
+        at(x0, y0),
+        at(x0 + 1.0, y0),
+        at(x0, y0 + 1.0),
+        at(x0 + 1.0, y0 + 1.0),
+    );
     let mut out = [0.0; 3];
     for k in 0..3 {
         let top = a[k] + (b[k] - a[k]) * fx;
@@ -112,14 +134,33 @@ mod tests {
 
     #[test]
     fn plain_path_normalises_and_identity_augment_keeps_pixels() {
-        let img = RgbImage::from_fn(4, 4, |x, y| image::Rgb([(x * 60) as u8, (y * 60) as u8, 128]));
-        let spec = InputSpec { height: 4, width: 4, mean: [0.5; 3], std: [0.25; 3] };
+        let img = RgbImage::from_fn(4, 4, |x, y| {
+            image::Rgb([(x * 60) as u8, (y * 60) as u8, 128])
+        });
+        let spec = InputSpec {
+            height: 4,
+            width: 4,
+            mean: [0.5; 3],
+            std: [0.25; 3],
+        };
         let mut plain = vec![0f32; 48];
         Augment::apply(None, &img, &spec, &mut Rng::new(0, &[]), &mut plain);
         assert!((plain[1] - ((60.0 / 255.0 - 0.5) / 0.25)).abs() < 1e-6);
-        let identity = Augment { flip: 0.0, rotate_deg: 0.0, translate: 0.0, brightness: 0.0, contrast: 0.0 };
+        let identity = Augment {
+            flip: 0.0,
+            rotate_deg: 0.0,
+            translate: 0.0,
+            brightness: 0.0,
+            contrast: 0.0,
+        };
         let mut aug = vec![0f32; 48];
-        Augment::apply(Some(&identity), &img, &spec, &mut Rng::new(0, &[]), &mut aug);
+        Augment::apply(
+            Some(&identity),
+            &img,
+            &spec,
+            &mut Rng::new(0, &[]),
+            &mut aug,
+        );
         for (a, b) in plain.iter().zip(&aug) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
@@ -128,8 +169,19 @@ mod tests {
     #[test]
     fn flip_mirrors() {
         let img = RgbImage::from_fn(3, 1, |x, _| image::Rgb([(x * 100) as u8, 0, 0]));
-        let spec = InputSpec { height: 1, width: 3, mean: [0.0; 3], std: [1.0; 3] };
-        let flip = Augment { flip: 1.0, rotate_deg: 0.0, translate: 0.0, brightness: 0.0, contrast: 0.0 };
+        let spec = InputSpec {
+            height: 1,
+            width: 3,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+        };
+        let flip = Augment {
+            flip: 1.0,
+            rotate_deg: 0.0,
+            translate: 0.0,
+            brightness: 0.0,
+            contrast: 0.0,
+        };
         let mut out = vec![0f32; 9];
         Augment::apply(Some(&flip), &img, &spec, &mut Rng::new(0, &[]), &mut out);
         let red: Vec<u8> = out[..3].iter().map(|v| (v * 255.0).round() as u8).collect();

@@ -10,7 +10,11 @@ use super::{DataError, Sample};
 /// Decodes an image file, pads it to a square with black borders (centred; an odd remainder goes
 /// right/bottom, like RateMeAI) when `pad_to_square`, and resizes it to the input spec. Returns
 /// interleaved RGB bytes, `height · width · 3`.
-pub fn load_image(path: &Path, spec: &InputSpec, pad_to_square: bool) -> Result<RgbImage, DataError> {
+pub fn load_image(
+    path: &Path,
+    spec: &InputSpec,
+    pad_to_square: bool,
+) -> Result<RgbImage, DataError> {
     let img = image::open(path)
         .map_err(|e| DataError::Image {
             path: path.display().to_string(),
@@ -19,7 +23,10 @@ pub fn load_image(path: &Path, spec: &InputSpec, pad_to_square: bool) -> Result<
         .to_rgb8();
     let (w, h) = img.dimensions();
     if w == 0 || h == 0 {
-        return Err(DataError::Image { path: path.display().to_string(), message: "image is empty".into() });
+        return Err(DataError::Image {
+            path: path.display().to_string(),
+            message: "image is empty".into(),
+        });
     }
     let img = if pad_to_square && w != h {
         let side = w.max(h);
@@ -34,7 +41,12 @@ pub fn load_image(path: &Path, spec: &InputSpec, pad_to_square: bool) -> Result<
     if img.dimensions() == (spec.width, spec.height) {
         return Ok(img);
     }
-    Ok(imageops::resize(&img, spec.width, spec.height, FilterType::Triangle))
+    Ok(imageops::resize(
+        &img,
+        spec.width,
+        spec.height,
+        FilterType::Triangle,
+    ))
 }
 
 /// Every image of a dataset, decoded and resized once, kept in memory as RGB bytes
@@ -55,10 +67,13 @@ impl ImageSet {
         pad_to_square: bool,
         progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self, DataError> {
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(16);
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(16);
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
-        let mut slots: Vec<Option<Result<RgbImage, DataError>>> = (0..samples.len()).map(|_| None).collect();
+        let mut slots: Vec<Option<Result<RgbImage, DataError>>> =
+            (0..samples.len()).map(|_| None).collect();
         let chunks: Vec<Vec<(usize, Result<RgbImage, DataError>)>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..workers)
                 .map(|_| {
@@ -73,7 +88,10 @@ impl ImageSet {
                             let r = load_image(&s.path, spec, pad_to_square).map_err(|e| match e {
                                 DataError::Image { path, message } => DataError::Image {
                                     path,
-                                    message: format!("{message} (ratings table line {}); fix or remove that row", s.line),
+                                    message: format!(
+                                        "{message} (ratings table line {}); fix or remove that row",
+                                        s.line
+                                    ),
                                 },
                                 other => other,
                             });
@@ -88,7 +106,10 @@ impl ImageSet {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join().expect("image loader thread panicked")).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("image loader thread panicked"))
+                .collect()
         });
         for (i, r) in chunks.into_iter().flatten() {
             slots[i] = Some(r);
@@ -101,7 +122,10 @@ impl ImageSet {
                 None => {}
             }
         }
-        Ok(Self { images, spec: spec.clone() })
+        Ok(Self {
+            images,
+            spec: spec.clone(),
+        })
     }
 }
 
@@ -114,8 +138,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("wide.png");
         // 5 wide, 2 high, all white: padding 3 rows → 1 top, 2 bottom.
-        RgbImage::from_pixel(5, 2, image::Rgb([255, 255, 255])).save(&p).unwrap();
-        let spec = InputSpec { height: 5, width: 5, mean: [0.0; 3], std: [1.0; 3] };
+        RgbImage::from_pixel(5, 2, image::Rgb([255, 255, 255]))
+            .save(&p)
+            .unwrap();
+        let spec = InputSpec {
+            height: 5,
+            width: 5,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+        };
         let img = load_image(&p, &spec, true).unwrap();
         let rows: Vec<u8> = (0..5).map(|y| img.get_pixel(2, y)[0]).collect();
         assert_eq!(rows, vec![0, 255, 255, 0, 0]);

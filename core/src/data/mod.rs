@@ -22,7 +22,11 @@ pub enum DataError {
     Io { path: String, message: String },
     /// A row of the ratings table is wrong.
     #[error("{path}:{line}: {message}")]
-    Row { path: String, line: u64, message: String },
+    Row {
+        path: String,
+        line: u64,
+        message: String,
+    },
     /// An image cannot be used.
     #[error("{path}: {message}")]
     Image { path: String, message: String },

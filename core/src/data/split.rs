@@ -27,12 +27,17 @@ pub fn split(samples: &[Sample], val_fraction: f64, seed: u64) -> Split {
     }
     let mut keys: Vec<&String> = groups.keys().collect();
     Rng::new(seed, &[0x5917]).shuffle(&mut keys);
-    let n_val = ((keys.len() as f64 * val_fraction).ceil() as usize).clamp(1, keys.len().saturating_sub(1).max(1));
+    let n_val = ((keys.len() as f64 * val_fraction).ceil() as usize)
+        .clamp(1, keys.len().saturating_sub(1).max(1));
     let mut train = Vec::new();
     let mut val = Vec::new();
     for (k, key) in keys.iter().enumerate() {
         let rows = &groups[*key];
-        if k < n_val { val.extend(rows) } else { train.extend(rows) }
+        if k < n_val {
+            val.extend(rows)
+        } else {
+            train.extend(rows)
+        }
     }
     train.sort_unstable();
     val.sort_unstable();
@@ -45,12 +50,20 @@ mod tests {
     use std::path::PathBuf;
 
     fn sample(group: Option<&str>) -> Sample {
-        Sample { path: PathBuf::new(), target: 0.0, group: group.map(str::to_owned), weight: 1.0, line: 0 }
+        Sample {
+            path: PathBuf::new(),
+            target: 0.0,
+            group: group.map(str::to_owned),
+            weight: 1.0,
+            line: 0,
+        }
     }
 
     #[test]
     fn groups_never_straddle_and_fraction_holds() {
-        let samples: Vec<Sample> = (0..300).map(|i| sample(Some(&format!("post{}", i / 3)))).collect();
+        let samples: Vec<Sample> = (0..300)
+            .map(|i| sample(Some(&format!("post{}", i / 3))))
+            .collect();
         let s = split(&samples, 0.15, 42);
         assert_eq!(s.train.len() + s.val.len(), 300);
         assert_eq!(s.val.len(), 15 * 3);

@@ -24,7 +24,10 @@ use crate::spec::SyntheticSpec;
 const MARKER: &str = "synthetic.json";
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> DataError {
-    DataError::Io { path: path.display().to_string(), message: e.to_string() }
+    DataError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
 }
 
 /// One generated post.
@@ -53,17 +56,29 @@ pub fn posts(spec: &SyntheticSpec) -> Vec<(Post, usize)> {
         let warmth = rng.range(-1.0, 1.0);
         // Standardise each factor: count ~ U{0..5} (sd 1.71), brightness ~ U(.15,.85) (sd .202),
         // warmth ~ U(-1,1) (sd .577).
-        let true_score = 5.5 + 1.0 * (count as f64 - 2.5) / 1.708 + 0.8 * (brightness - 0.5) / 0.202 + 0.6 * warmth / 0.577;
+        let true_score = 5.5
+            + 1.0 * (count as f64 - 2.5) / 1.708
+            + 0.8 * (brightness - 0.5) / 0.202
+            + 0.6 * warmth / 0.577;
         let rating = (true_score + spec.noise_std * rng.normal()).clamp(0.0, 10.0);
         let n_images = (1 + rng.below(3)).min(spec.count - images);
         images += n_images;
-        out.push((Post { count, brightness, warmth, true_score, rating }, n_images));
+        out.push((
+            Post {
+                count,
+                brightness,
+                warmth,
+                true_score,
+                rating,
+            },
+            n_images,
+        ));
     }
     out
 }
 
 fn draw(post: &Post, size: u32, rng: &mut Rng) -> RgbImage {
-    let g = (post.brightness * 255.0) as f64;
+    let g = post.brightness * 255.0;
     let mut img = RgbImage::from_fn(size, size, |_, _| {
         let n = rng.normal() * 6.0;
         let v = (g + n).clamp(0.0, 255.0) as u8;
@@ -78,8 +93,14 @@ fn draw(post: &Post, size: u32, rng: &mut Rng) -> RgbImage {
         let cy = rng.range(r, s - r);
         let green = rng.range(40.0, 120.0);
         let colour = Rgb([red as u8, green as u8, blue as u8]);
-        let (x0, x1) = ((cx - r).floor() as u32, ((cx + r).ceil() as u32).min(size - 1));
-        let (y0, y1) = ((cy - r).floor() as u32, ((cy + r).ceil() as u32).min(size - 1));
+        let (x0, x1) = (
+            (cx - r).floor() as u32,
+            ((cx + r).ceil() as u32).min(size - 1),
+        );
+        let (y0, y1) = (
+            (cy - r).floor() as u32,
+            ((cy + r).ceil() as u32).min(size - 1),
+        );
         for y in y0..=y1 {
             for x in x0..=x1 {
                 let (dx, dy) = (f64::from(x) + 0.5 - cx, f64::from(y) + 0.5 - cy);
@@ -96,7 +117,10 @@ fn draw(post: &Post, size: u32, rng: &mut Rng) -> RgbImage {
 /// table is missing or was generated from other settings. Idempotent; the table is written last
 /// and atomically, so an interrupted generation is simply redone.
 pub fn ensure(spec: &SyntheticSpec, table: &Path) -> Result<bool, DataError> {
-    let dir = table.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = table
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let marker = dir.join(MARKER);
     let wanted = serde_json::to_string(spec).expect("spec serialises");
     if table.exists() {
@@ -122,7 +146,9 @@ pub fn ensure(spec: &SyntheticSpec, table: &Path) -> Result<bool, DataError> {
         for _ in 0..*n_images {
             let name = format!("images/{index:05}.png");
             let path = dir.join(&name);
-            draw(post, spec.size, &mut rng).save(&path).map_err(|e| io_err(&path, e))?;
+            draw(post, spec.size, &mut rng)
+                .save(&path)
+                .map_err(|e| io_err(&path, e))?;
             csv.push_str(&format!(
                 "{name},{:.4},post{p:04},{:.4},{},{:.4},{:.4}\n",
                 post.rating, post.true_score, post.count, post.brightness, post.warmth
@@ -132,7 +158,8 @@ pub fn ensure(spec: &SyntheticSpec, table: &Path) -> Result<bool, DataError> {
     }
     crate::fsutil::write_atomic(table, csv.as_bytes()).map_err(|e| io_err(table, e))?;
     let mut f = std::fs::File::create(&marker).map_err(|e| io_err(&marker, e))?;
-    f.write_all(wanted.as_bytes()).map_err(|e| io_err(&marker, e))?;
+    f.write_all(wanted.as_bytes())
+        .map_err(|e| io_err(&marker, e))?;
     Ok(true)
 }
 
@@ -141,12 +168,20 @@ mod tests {
     use super::*;
 
     fn spec() -> SyntheticSpec {
-        SyntheticSpec { count: 60, size: 32, noise_std: 0.92, seed: 7 }
+        SyntheticSpec {
+            count: 60,
+            size: 32,
+            noise_std: 0.92,
+            seed: 7,
+        }
     }
 
     #[test]
     fn scores_have_the_documented_spread() {
-        let big = SyntheticSpec { count: 20_000, ..spec() };
+        let big = SyntheticSpec {
+            count: 20_000,
+            ..spec()
+        };
         let posts = posts(&big);
         let t: Vec<f64> = posts.iter().map(|(p, _)| p.true_score).collect();
         let mean = t.iter().sum::<f64>() / t.len() as f64;
@@ -174,7 +209,10 @@ mod tests {
         let rows = super::super::read_table(&a.path().join("ratings.csv"), a.path()).unwrap();
         assert_eq!(rows.len(), 60);
         // Changing the settings regenerates.
-        let other = SyntheticSpec { noise_std: 0.5, ..spec() };
+        let other = SyntheticSpec {
+            noise_std: 0.5,
+            ..spec()
+        };
         assert!(ensure(&other, &a.path().join("ratings.csv")).unwrap());
     }
 

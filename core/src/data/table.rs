@@ -30,7 +30,11 @@ pub fn read_table(table: &Path, images_dir: &Path) -> Result<Vec<Sample>, DataEr
         })?;
     let headers = reader
         .headers()
-        .map_err(|e| DataError::Row { path: shown.clone(), line: 1, message: e.to_string() })?
+        .map_err(|e| DataError::Row {
+            path: shown.clone(),
+            line: 1,
+            message: e.to_string(),
+        })?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h == name);
     let (Some(path_col), Some(target_col)) = (col("path"), col("target")) else {
@@ -54,7 +58,11 @@ pub fn read_table(table: &Path, images_dir: &Path) -> Result<Vec<Sample>, DataEr
             message: e.to_string(),
         })?;
         let line = record.position().map_or(0, |p| p.line());
-        let row_err = |message: String| DataError::Row { path: shown.clone(), line, message };
+        let row_err = |message: String| DataError::Row {
+            path: shown.clone(),
+            line,
+            message,
+        };
         let field = |i: usize| record.get(i).unwrap_or("");
         let path = field(path_col);
         if path.is_empty() {
@@ -72,13 +80,28 @@ pub fn read_table(table: &Path, images_dir: &Path) -> Result<Vec<Sample>, DataEr
                 .parse::<f32>()
                 .ok()
                 .filter(|w| w.is_finite() && *w >= 0.0)
-                .ok_or_else(|| row_err(format!("`weight` must be a non-negative number, got `{w}`")))?,
+                .ok_or_else(|| {
+                    row_err(format!("`weight` must be a non-negative number, got `{w}`"))
+                })?,
         };
-        let group = group_col.map(field).filter(|g| !g.is_empty()).map(str::to_owned);
-        samples.push(Sample { path: images_dir.join(path), target, group, weight, line });
+        let group = group_col
+            .map(field)
+            .filter(|g| !g.is_empty())
+            .map(str::to_owned);
+        samples.push(Sample {
+            path: images_dir.join(path),
+            target,
+            group,
+            weight,
+            line,
+        });
     }
     if samples.is_empty() {
-        return Err(DataError::Row { path: shown, line: 1, message: "the table has no rows".into() });
+        return Err(DataError::Row {
+            path: shown,
+            line: 1,
+            message: "the table has no rows".into(),
+        });
     }
     Ok(samples)
 }
@@ -101,10 +124,16 @@ mod tests {
 
         std::fs::write(&t, "path,target\na.png,5\nb.png,seven\n").unwrap();
         let err = read_table(&t, Path::new(".")).unwrap_err().to_string();
-        assert!(err.ends_with("r.csv:3: `target` is not a number: `seven`"), "{err}");
+        assert!(
+            err.ends_with("r.csv:3: `target` is not a number: `seven`"),
+            "{err}"
+        );
 
         std::fs::write(&t, "file,score\na.png,5\n").unwrap();
         let err = read_table(&t, Path::new(".")).unwrap_err().to_string();
-        assert!(err.contains(":1: header must name columns `path` and `target`"), "{err}");
+        assert!(
+            err.contains(":1: header must name columns `path` and `target`"),
+            "{err}"
+        );
     }
 }

@@ -6,5 +6,5 @@ mod readme;
 mod table;
 
 pub use plot::plot_history;
-pub use readme::{update_readme, readme_block};
+pub use readme::{readme_block, update_readme};
 pub use table::{ResultRow, markdown_table, read_rows, write_results};

@@ -4,12 +4,20 @@ use crate::train::events::EvalRecord;
 
 /// An SVG of validation loss (solid) and training loss (thin) against batches, one colour per
 /// run.
-pub fn plot_history(title: &str, histories: &[(String, Vec<EvalRecord>)]) -> Result<String, String> {
+pub fn plot_history(
+    title: &str,
+    histories: &[(String, Vec<EvalRecord>)],
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let max_batch = histories.iter().flat_map(|(_, h)| h.iter().map(|r| r.batch)).max().unwrap_or(1).max(1);
+        let max_batch = histories
+            .iter()
+            .flat_map(|(_, h)| h.iter().map(|r| r.batch))
+            .max()
+            .unwrap_or(1)
+            .max(1);
         let losses: Vec<f64> = histories
             .iter()
             .flat_map(|(_, h)| h.iter().flat_map(|r| [r.val_loss, r.train_loss]))
@@ -32,15 +40,25 @@ pub fn plot_history(title: &str, histories: &[(String, Vec<EvalRecord>)]) -> Res
         for (i, (name, h)) in histories.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
             chart
-                .draw_series(LineSeries::new(h.iter().map(|r| (r.batch, r.val_loss)), colour.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    h.iter().map(|r| (r.batch, r.val_loss)),
+                    colour.stroke_width(2),
+                ))
                 .map_err(|e| e.to_string())?
                 .label(format!("{name} val"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
             chart
-                .draw_series(LineSeries::new(h.iter().map(|r| (r.batch, r.train_loss)), colour.mix(0.5).stroke_width(1)))
+                .draw_series(LineSeries::new(
+                    h.iter().map(|r| (r.batch, r.train_loss)),
+                    colour.mix(0.5).stroke_width(1),
+                ))
                 .map_err(|e| e.to_string())?
                 .label(format!("{name} train"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.mix(0.5).stroke_width(1)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], colour.mix(0.5).stroke_width(1))
+                });
         }
         chart
             .configure_series_labels()

@@ -4,14 +4,20 @@ use super::table::{markdown_table, read_rows, results_paths};
 use crate::spec::Experiment;
 
 fn markers(name: &str) -> (String, String) {
-    (format!("<!-- results:{name}:start -->"), format!("<!-- results:{name}:end -->"))
+    (
+        format!("<!-- results:{name}:start -->"),
+        format!("<!-- results:{name}:end -->"),
+    )
 }
 
 /// The README block of an experiment, built from its results files alone.
 pub fn readme_block(exp: &Experiment) -> std::io::Result<String> {
     let (md, csv, svg) = results_paths(&exp.name, &exp.results_dir);
     let rows = read_rows(&csv).map_err(|e| {
-        std::io::Error::other(format!("{e}; run `runner {}` first to produce it", exp.path.display()))
+        std::io::Error::other(format!(
+            "{e}; run `runner {}` first to produce it",
+            exp.path.display()
+        ))
     })?;
     let link = |p: &Path| p.display().to_string();
     Ok(format!(
@@ -36,7 +42,10 @@ pub fn update_readme(exp: &Experiment, readme: &Path) -> std::io::Result<()> {
         )));
     };
     if b < a {
-        return Err(std::io::Error::other(format!("{}: `{end}` comes before `{start}`", readme.display())));
+        return Err(std::io::Error::other(format!(
+            "{}: `{end}` comes before `{start}`",
+            readme.display()
+        )));
     }
     let block = readme_block(exp)?;
     let new = format!("{}{start}\n{block}{}", &text[..a], &text[b..]);

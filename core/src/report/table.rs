@@ -98,7 +98,11 @@ pub fn markdown_table(rows: &[ResultRow]) -> String {
     );
     for r in rows {
         if r.status != "ok" {
-            t.push_str(&format!("| {} | {} | | | | | | | | | | | |\n", r.run, r.status.replace('|', "\\|")));
+            t.push_str(&format!(
+                "| {} | {} | | | | | | | | | | | |\n",
+                r.run,
+                r.status.replace('|', "\\|")
+            ));
             continue;
         }
         t.push_str(&format!(
@@ -123,7 +127,11 @@ pub fn markdown_table(rows: &[ResultRow]) -> String {
 
 /// Paths of an experiment's results files.
 pub fn results_paths(exp_name: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    (dir.join(format!("{exp_name}.md")), dir.join(format!("{exp_name}.csv")), dir.join(format!("{exp_name}.svg")))
+    (
+        dir.join(format!("{exp_name}.md")),
+        dir.join(format!("{exp_name}.csv")),
+        dir.join(format!("{exp_name}.svg")),
+    )
 }
 
 /// Writes `results/<experiment>.md`, `.csv` and the loss-curve plot `.svg`. Rows of runs not
@@ -151,7 +159,8 @@ pub fn write_results(exp: &Experiment, outcomes: &[RunOutcome]) -> std::io::Resu
         .runs
         .iter()
         .filter_map(|spec| {
-            let text = std::fs::read_to_string(spec.run_dir(&exp.name).join("summary.json")).ok()?;
+            let text =
+                std::fs::read_to_string(spec.run_dir(&exp.name).join("summary.json")).ok()?;
             let s: crate::train::RunSummary = serde_json::from_str(&text).ok()?;
             Some((s.run, s.history))
         })
@@ -177,7 +186,10 @@ pub fn write_results(exp: &Experiment, outcomes: &[RunOutcome]) -> std::io::Resu
     Ok(md_path)
 }
 
-fn plot_history_safe(name: &str, histories: &[(String, Vec<crate::train::events::EvalRecord>)]) -> String {
+fn plot_history_safe(
+    name: &str,
+    histories: &[(String, Vec<crate::train::events::EvalRecord>)],
+) -> String {
     super::plot_history(name, histories).unwrap_or_else(|e| {
         tracing::warn!("loss plot failed: {e}");
         String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>")

@@ -25,7 +25,12 @@ impl Location {
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
         let column = source[line_start..start].chars().count() + 1;
         let line_text = source[line_start..].lines().next().unwrap_or("").to_owned();
-        Self { path: path.to_owned(), line, column, line_text }
+        Self {
+            path: path.to_owned(),
+            line,
+            column,
+            line_text,
+        }
     }
 }
 
@@ -46,7 +51,11 @@ pub enum SpecError {
     Toml { at: Location, message: String },
     /// Valid TOML, wrong content.
     #[error("{at}: {field}: {message}")]
-    Field { at: Location, field: String, message: String },
+    Field {
+        at: Location,
+        field: String,
+        message: String,
+    },
 }
 
 impl SpecError {

@@ -7,7 +7,10 @@ use toml::de::DeValue;
 ///
 /// One exception: a plugin table (`backbone`, `head`) whose `plugin` differs from the default's
 /// replaces the default table whole, since another plugin's variant and options do not apply.
-pub fn deep_merge<'i>(base: Spanned<DeValue<'i>>, over: Spanned<DeValue<'i>>) -> Spanned<DeValue<'i>> {
+pub fn deep_merge<'i>(
+    base: Spanned<DeValue<'i>>,
+    over: Spanned<DeValue<'i>>,
+) -> Spanned<DeValue<'i>> {
     let over_span = over.span();
     match (base.into_inner(), over.into_inner()) {
         (DeValue::Table(base), DeValue::Table(over)) if other_plugin(&base, &over) => {

@@ -10,10 +10,10 @@ mod types;
 
 use std::path::{Path, PathBuf};
 
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
-pub use error::{SpecError, Location};
+pub use error::{Location, SpecError};
 pub use types::*;
 
 /// The experiment file embedded in the binary: `runner` with no file runs it.
@@ -65,7 +65,10 @@ impl Experiment {
                 return Err(SpecError::Field {
                     at: at(key.span()),
                     field: key.get_ref().to_string(),
-                    message: format!("unknown top-level key; valid: {}", TOP_LEVEL_KEYS.join(", ")),
+                    message: format!(
+                        "unknown top-level key; valid: {}",
+                        TOP_LEVEL_KEYS.join(", ")
+                    ),
                 });
             }
             let _ = value;
@@ -90,7 +93,8 @@ impl Experiment {
                 .unwrap_or_else(|| "experiment".into())
         });
         let description = string_field("description")?.unwrap_or_default();
-        let results_dir = PathBuf::from(string_field("results_dir")?.unwrap_or_else(|| "results".into()));
+        let results_dir =
+            PathBuf::from(string_field("results_dir")?.unwrap_or_else(|| "results".into()));
 
         let empty = Spanned::new(0..0, DeValue::Table(DeTable::new()));
         let defaults = root.get("defaults").unwrap_or(&empty);
@@ -133,16 +137,20 @@ impl Experiment {
                     message: e.message().to_owned(),
                 }
             })?;
-            spec.validate().map_err(|(field, message)| SpecError::Field {
-                at: at(run.span()),
-                field: format!("runs[{index}] ({}).{field}", spec.name),
-                message,
-            })?;
+            spec.validate()
+                .map_err(|(field, message)| SpecError::Field {
+                    at: at(run.span()),
+                    field: format!("runs[{index}] ({}).{field}", spec.name),
+                    message,
+                })?;
             if let Some(prev) = runs.iter().position(|r| r.name == spec.name) {
                 return Err(SpecError::Field {
                     at: at(run.span()),
                     field: format!("runs[{index}].name"),
-                    message: format!("run name `{}` is already used by runs[{prev}]; names must be unique", spec.name),
+                    message: format!(
+                        "run name `{}` is already used by runs[{prev}]; names must be unique",
+                        spec.name
+                    ),
                 });
             }
             runs.push(spec);
@@ -154,12 +162,23 @@ impl Experiment {
                 message: "no runs: add at least one [[runs]] table".into(),
             });
         }
-        Ok(Self { name, description, results_dir, path: path.to_owned(), source, runs })
+        Ok(Self {
+            name,
+            description,
+            results_dir,
+            path: path.to_owned(),
+            source,
+            runs,
+        })
     }
 
     /// The location of a plugin option inside a run's options table, for error messages:
     /// the line of `field` within the table's span when found, else the table itself.
-    pub fn locate_option(&self, options_span: &std::ops::Range<usize>, field: Option<&str>) -> Location {
+    pub fn locate_option(
+        &self,
+        options_span: &std::ops::Range<usize>,
+        field: Option<&str>,
+    ) -> Location {
         let mut span = options_span.clone();
         if let Some(field) = field
             && let Some(text) = self.source.get(span.clone())
@@ -186,7 +205,9 @@ fn find_key(text: &str, key: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(pos) = text[from..].find(key) {
         let start = from + pos;
-        let before_ok = start == 0 || !text.as_bytes()[start - 1].is_ascii_alphanumeric() && text.as_bytes()[start - 1] != b'_';
+        let before_ok = start == 0
+            || !text.as_bytes()[start - 1].is_ascii_alphanumeric()
+                && text.as_bytes()[start - 1] != b'_';
         let rest = text[start + key.len()..].trim_start_matches([' ', '\t']);
         if before_ok && rest.starts_with('=') {
             return Some(start);

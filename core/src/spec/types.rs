@@ -237,13 +237,23 @@ impl OptimizerSpec {
         let [beta1, beta2] = self.betas.unwrap_or([0.9, 0.999]);
         let eps = self.eps.unwrap_or(1e-8);
         match self.name.as_str() {
-            "adam" => OptimizerSettings::Adam { beta1, beta2, eps, weight_decay: self.weight_decay.unwrap_or(0.0) },
+            "adam" => OptimizerSettings::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay: self.weight_decay.unwrap_or(0.0),
+            },
             "sgd" => OptimizerSettings::Sgd {
                 momentum: self.momentum.unwrap_or(0.0),
                 nesterov: self.nesterov.unwrap_or(false),
                 weight_decay: self.weight_decay.unwrap_or(0.0),
             },
-            _ => OptimizerSettings::AdamW { beta1, beta2, eps, weight_decay: self.weight_decay.unwrap_or(0.01) },
+            _ => OptimizerSettings::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay: self.weight_decay.unwrap_or(0.01),
+            },
         }
     }
 
@@ -252,15 +262,26 @@ impl OptimizerSpec {
         match self.name.as_str() {
             "adamw" | "adam" => {
                 if self.momentum.is_some() || self.nesterov.is_some() {
-                    return err("momentum", format!("`momentum`/`nesterov` apply to sgd only, not {}", self.name));
+                    return err(
+                        "momentum",
+                        format!("`momentum`/`nesterov` apply to sgd only, not {}", self.name),
+                    );
                 }
             }
             "sgd" => {
                 if self.betas.is_some() || self.eps.is_some() {
-                    return err("betas", "`betas`/`eps` apply to adam and adamw only, not sgd".into());
+                    return err(
+                        "betas",
+                        "`betas`/`eps` apply to adam and adamw only, not sgd".into(),
+                    );
                 }
             }
-            other => return err("name", format!("unknown optimizer `{other}`; valid: adamw, adam, sgd")),
+            other => {
+                return err(
+                    "name",
+                    format!("unknown optimizer `{other}`; valid: adamw, adam, sgd"),
+                );
+            }
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return err("lr", format!("must be a positive number, got {}", self.lr));
@@ -343,16 +364,25 @@ impl ScheduleSpec {
     fn validate(&self) -> Result<(), (String, String)> {
         let err = |f: &str, m: String| Err((format!("schedule.{f}"), m));
         if !["plateau", "constant"].contains(&self.name.as_str()) {
-            return err("name", format!("unknown schedule `{}`; valid: plateau, constant", self.name));
+            return err(
+                "name",
+                format!("unknown schedule `{}`; valid: plateau, constant", self.name),
+            );
         }
         if !(self.factor > 0.0 && self.factor < 1.0) {
             return err("factor", format!("must be in (0, 1), got {}", self.factor));
         }
         if !["rel", "abs"].contains(&self.threshold_mode.as_str()) {
-            return err("threshold_mode", format!("unknown mode `{}`; valid: rel, abs", self.threshold_mode));
+            return err(
+                "threshold_mode",
+                format!("unknown mode `{}`; valid: rel, abs", self.threshold_mode),
+            );
         }
         if self.min_lr < 0.0 || self.threshold < 0.0 {
-            return err("min_lr", "`min_lr` and `threshold` must not be negative".into());
+            return err(
+                "min_lr",
+                "`min_lr` and `threshold` must not be negative".into(),
+            );
         }
         Ok(())
     }
@@ -363,10 +393,16 @@ impl RunSpec {
     pub(crate) fn validate(&self) -> Result<(), (String, String)> {
         let err = |f: &str, m: &str| Err((f.to_owned(), m.to_owned()));
         if self.name.is_empty() || self.name.contains(['/', '\\']) || self.name.starts_with('.') {
-            return err("name", "must be non-empty, without `/` or `\\`, not starting with `.` (it names a directory)");
+            return err(
+                "name",
+                "must be non-empty, without `/` or `\\`, not starting with `.` (it names a directory)",
+            );
         }
         if self.batch_size < 2 {
-            return err("batch_size", "must be at least 2 (batch norm needs two samples)");
+            return err(
+                "batch_size",
+                "must be at least 2 (batch norm needs two samples)",
+            );
         }
         if self.batches == 0 {
             return err("batches", "must be at least 1");

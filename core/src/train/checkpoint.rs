@@ -54,7 +54,12 @@ pub struct Tensors {
     pub head_optim: Option<Vec<u8>>,
 }
 
-const FILES: [&str; 4] = ["backbone.bpk", "head.bpk", "backbone.optim.bpk", "head.optim.bpk"];
+const FILES: [&str; 4] = [
+    "backbone.bpk",
+    "head.bpk",
+    "backbone.optim.bpk",
+    "head.optim.bpk",
+];
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -65,7 +70,10 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
 
 /// Writes a directory `dir` atomically with the given files (name, bytes).
 pub fn write_dir(dir: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let new = dir.with_file_name(format!("{name}.new"));
     let old = dir.with_file_name(format!("{name}.old"));
     if new.exists() {
@@ -94,9 +102,15 @@ pub fn write_dir(dir: &Path, files: &[(&str, &[u8])]) -> std::io::Result<()> {
 }
 
 /// Writes a checkpoint (tensors + `state.json` + `model.json`) to `dir` atomically.
-pub fn save(dir: &Path, tensors: &Tensors, state: &TrainState, model_json: &str) -> std::io::Result<()> {
+pub fn save(
+    dir: &Path,
+    tensors: &Tensors,
+    state: &TrainState,
+    model_json: &str,
+) -> std::io::Result<()> {
     let state_json = serde_json::to_vec(state).map_err(std::io::Error::other)?;
-    let mut files: Vec<(&str, &[u8])> = vec![(FILES[0], &tensors.backbone), (FILES[1], &tensors.head)];
+    let mut files: Vec<(&str, &[u8])> =
+        vec![(FILES[0], &tensors.backbone), (FILES[1], &tensors.head)];
     if let Some(b) = &tensors.backbone_optim {
         files.push((FILES[2], b));
     }
@@ -123,7 +137,11 @@ pub fn load(dir: &Path) -> std::io::Result<(Tensors, TrainState)> {
     let read = |name: &str| std::fs::read(dir.join(name));
     let optional = |name: &str| {
         let p = dir.join(name);
-        if p.exists() { std::fs::read(p).map(Some) } else { Ok(None) }
+        if p.exists() {
+            std::fs::read(p).map(Some)
+        } else {
+            Ok(None)
+        }
     };
     let tensors = Tensors {
         backbone: read(FILES[0])?,

@@ -31,7 +31,11 @@ pub struct EvalRecord {
 #[derive(Debug)]
 pub enum Event<'a> {
     /// The run starts (or resumes) at `start` of `total` batches.
-    Started { run: &'a str, start: u64, total: u64 },
+    Started {
+        run: &'a str,
+        start: u64,
+        total: u64,
+    },
     /// One training batch finished.
     Batch { batch: u64, loss: f64, lr: f64 },
     /// An evaluation finished.
@@ -135,7 +139,10 @@ impl ProgressSink {
     fn message(&self) -> String {
         let mut m = format!("loss {:.4}", self.last_loss);
         if let Some(e) = &self.last_eval {
-            m.push_str(&format!(" | val loss {:.4} mae {:.4} ρ {:.3} lr {:.1e}", e.val_loss, e.val_mae, e.val_spearman, e.lr));
+            m.push_str(&format!(
+                " | val loss {:.4} mae {:.4} ρ {:.3} lr {:.1e}",
+                e.val_loss, e.val_mae, e.val_spearman, e.lr
+            ));
         }
         m
     }
@@ -186,7 +193,9 @@ impl Sink for ProgressSink {
                         bar.set_position(*batch);
                         bar.set_message(self.message());
                     }
-                    None if self.last_line.elapsed() > Duration::from_secs(30) => self.plain_line(*batch),
+                    None if self.last_line.elapsed() > Duration::from_secs(30) => {
+                        self.plain_line(*batch)
+                    }
                     None => {}
                 }
             }

@@ -2,17 +2,29 @@
 
 /// Mean squared error.
 pub fn mse(pred: &[f32], target: &[f32]) -> f64 {
-    pred.iter().zip(target).map(|(p, t)| f64::from(p - t).powi(2)).sum::<f64>() / pred.len().max(1) as f64
+    pred.iter()
+        .zip(target)
+        .map(|(p, t)| f64::from(p - t).powi(2))
+        .sum::<f64>()
+        / pred.len().max(1) as f64
 }
 
 /// Mean absolute error.
 pub fn mae(pred: &[f32], target: &[f32]) -> f64 {
-    pred.iter().zip(target).map(|(p, t)| f64::from(p - t).abs()).sum::<f64>() / pred.len().max(1) as f64
+    pred.iter()
+        .zip(target)
+        .map(|(p, t)| f64::from(p - t).abs())
+        .sum::<f64>()
+        / pred.len().max(1) as f64
 }
 
 /// MAE of always predicting `constant` (the predict-the-training-mean baseline).
 pub fn constant_mae(constant: f64, target: &[f32]) -> f64 {
-    target.iter().map(|t| (f64::from(*t) - constant).abs()).sum::<f64>() / target.len().max(1) as f64
+    target
+        .iter()
+        .map(|t| (f64::from(*t) - constant).abs())
+        .sum::<f64>()
+        / target.len().max(1) as f64
 }
 
 /// Ranks with ties averaged (1-based).
@@ -62,7 +74,11 @@ mod tests {
         assert!((spearman(&[1.0, 2.0, 3.0, 4.0], &[10.0, 20.0, 30.0, 40.0]) - 1.0).abs() < 1e-12);
         assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
         // Ranks [1, 2.5, 2.5, 4] vs [1, 3, 2, 4]: cov 4.5 / sqrt(4.5 · 5) (what scipy.stats.spearmanr gives).
-        assert!((spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]) - 0.948_683_298_050_513_8).abs() < 1e-12);
+        assert!(
+            (spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]) - 0.948_683_298_050_513_8)
+                .abs()
+                < 1e-12
+        );
         assert!(spearman(&[1.0, 1.0], &[1.0, 2.0]).is_nan());
     }
 }

@@ -59,17 +59,29 @@ pub fn check_run(
     let at = |span: std::ops::Range<usize>| Location::new(&exp.path, &exp.source, span);
     let field = |f: &str| format!("runs `{}`: {f}", run.name);
     let bb_name = run.backbone.plugin.get_ref();
-    let bb = host.registry.get_backbone(bb_name).ok_or_else(|| PluginSpecError {
-        at: at(run.backbone.plugin.span()),
-        field: field("backbone.plugin"),
-        message: format!("unknown backbone plugin `{bb_name}`; available: {}", host.backbone_names()),
-    })?;
+    let bb = host
+        .registry
+        .get_backbone(bb_name)
+        .ok_or_else(|| PluginSpecError {
+            at: at(run.backbone.plugin.span()),
+            field: field("backbone.plugin"),
+            message: format!(
+                "unknown backbone plugin `{bb_name}`; available: {}",
+                host.backbone_names()
+            ),
+        })?;
     let head_name = run.head.plugin.get_ref();
-    let head = host.registry.get_head(head_name).ok_or_else(|| PluginSpecError {
-        at: at(run.head.plugin.span()),
-        field: field("head.plugin"),
-        message: format!("unknown head plugin `{head_name}`; available: {}", host.head_names()),
-    })?;
+    let head = host
+        .registry
+        .get_head(head_name)
+        .ok_or_else(|| PluginSpecError {
+            at: at(run.head.plugin.span()),
+            field: field("head.plugin"),
+            message: format!(
+                "unknown head plugin `{head_name}`; available: {}",
+                host.head_names()
+            ),
+        })?;
     let variant = match &run.backbone.variant {
         Some(v) if bb.variants.is_empty() => {
             return Err(PluginSpecError {
@@ -82,7 +94,11 @@ pub fn check_run(
             return Err(PluginSpecError {
                 at: at(v.span()),
                 field: field("backbone.variant"),
-                message: format!("unknown variant `{}` of `{bb_name}`; valid: {}", v.get_ref(), bb.variants.join(", ")),
+                message: format!(
+                    "unknown variant `{}` of `{bb_name}`; valid: {}",
+                    v.get_ref(),
+                    bb.variants.join(", ")
+                ),
             });
         }
         Some(v) => v.get_ref().clone(),
@@ -121,7 +137,9 @@ pub fn build_model(
 ) -> Result<BuiltModel, PluginError> {
     let (bb_name, variant, bb_options, head_name, head_options) = card_in;
     let missing = |kind: &str, name: &str, have: String| {
-        PluginError::Build(format!("no {kind} plugin `{name}` is loaded; available: {have}"))
+        PluginError::Build(format!(
+            "no {kind} plugin `{name}` is loaded; available: {have}"
+        ))
     };
     let bb = host
         .registry
@@ -132,7 +150,11 @@ pub fn build_model(
         .get_head(head_name)
         .ok_or_else(|| missing("head", head_name, host.head_names()))?;
     device.seed(seed);
-    let ctx = BuildContext { device: device.clone(), seed, variant: variant.to_owned() };
+    let ctx = BuildContext {
+        device: device.clone(),
+        seed,
+        variant: variant.to_owned(),
+    };
     let backbone = (bb.ctor)(&ctx, bb_options)?;
     let head_model = (head.ctor)(&ctx, backbone.num_features(), head_options)?;
     let card = ModelCard {
@@ -144,5 +166,9 @@ pub fn build_model(
         input: backbone.input_spec().clone(),
         pad_to_square,
     };
-    Ok(BuiltModel { backbone, head: head_model, card })
+    Ok(BuiltModel {
+        backbone,
+        head: head_model,
+        card,
+    })
 }

@@ -38,7 +38,9 @@ pub enum RunError {
     #[error("plugin: {0}")]
     Plugin(#[from] PluginError),
     /// The loss became NaN or infinite.
-    #[error("training loss is {value} at batch {batch} (lr {lr:e}); lower optimizer.lr or set optimizer.grad_clip")]
+    #[error(
+        "training loss is {value} at batch {batch} (lr {lr:e}); lower optimizer.lr or set optimizer.grad_clip"
+    )]
     NonFinite { batch: u64, value: f64, lr: f64 },
     /// The checkpoint cannot be resumed.
     #[error("cannot resume from {}: {message}", path.display())]
@@ -49,7 +51,10 @@ pub enum RunError {
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
-    move |e| RunError::Io { path: path.to_owned(), message: e.to_string() }
+    move |e| RunError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
 }
 
 /// The results of a run: one row of the results table (saved as `summary.json`).
@@ -125,15 +130,23 @@ fn load_data(spec: &RunSpec, input: &rateme_sdk::InputSpec) -> Result<Dataset, D
     {
         tracing::info!(table = %d.table.display(), "generated the synthetic dataset");
     }
-    let images_dir = d.images.clone().unwrap_or_else(|| {
-        d.table.parent().map(Path::to_path_buf).unwrap_or_default()
-    });
+    let images_dir = d
+        .images
+        .clone()
+        .unwrap_or_else(|| d.table.parent().map(Path::to_path_buf).unwrap_or_default());
     let samples = data::read_table(&d.table, &images_dir)?;
     let split = data::split(&samples, d.val_fraction, d.split_seed);
     let images = ImageSet::load(&samples, input, d.pad_to_square, &|_| {})?;
     let targets = samples.iter().map(|s| s.target).collect();
     let weights = samples.iter().map(|s| s.weight).collect();
-    Ok(Dataset { samples, images, targets, weights, train: split.train, val: split.val })
+    Ok(Dataset {
+        samples,
+        images,
+        targets,
+        weights,
+        train: split.train,
+        val: split.val,
+    })
 }
 
 fn batch_tensor(
@@ -164,7 +177,12 @@ fn predict(backbone: &Backbone, head: &Head, x: Tensor<4>) -> Tensor<2> {
     head.forward(backbone.forward_features(x))
 }
 
-fn evaluate(model: &mut BuiltModel, data: &Dataset, batch_size: usize, device: &Device) -> Vec<f32> {
+fn evaluate(
+    model: &mut BuiltModel,
+    data: &Dataset,
+    batch_size: usize,
+    device: &Device,
+) -> Vec<f32> {
     model.backbone.part().set_training(false);
     model.head.part().set_training(false);
     let plain = device.clone().inner();
@@ -188,7 +206,11 @@ fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {
     s.device = String::new();
     s.output_dir = None;
     s.plugins = None;
-    let text = format!("{}|{}", serde_json::to_string(&s).unwrap_or_default(), serde_json::to_string(card).unwrap_or_default());
+    let text = format!(
+        "{}|{}",
+        serde_json::to_string(&s).unwrap_or_default(),
+        serde_json::to_string(card).unwrap_or_default()
+    );
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
         h ^= u64::from(b);
@@ -201,8 +223,12 @@ fn weights(model: &BuiltModel, with_optim: bool) -> Result<Tensors, PluginError>
     Ok(Tensors {
         backbone: model.backbone.part_ref().weights_to_bytes()?,
         head: model.head.part_ref().weights_to_bytes()?,
-        backbone_optim: with_optim.then(|| model.backbone.part_ref().optimizer_to_bytes()).transpose()?,
-        head_optim: with_optim.then(|| model.head.part_ref().optimizer_to_bytes()).transpose()?,
+        backbone_optim: with_optim
+            .then(|| model.backbone.part_ref().optimizer_to_bytes())
+            .transpose()?,
+        head_optim: with_optim
+            .then(|| model.head.part_ref().optimizer_to_bytes())
+            .transpose()?,
     })
 }
 
@@ -231,7 +257,13 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
     let (variant, bb_options, head_options) = check_run(exp, spec, opts.host)?;
     let mut model = build_model(
         opts.host,
-        (spec.backbone.plugin.get_ref(), &variant, &bb_options, spec.head.plugin.get_ref(), &head_options),
+        (
+            spec.backbone.plugin.get_ref(),
+            &variant,
+            &bb_options,
+            spec.head.plugin.get_ref(),
+            &head_options,
+        ),
         spec.data.pad_to_square,
         &device,
         spec.seed,
@@ -250,11 +282,19 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         return Err(DataError::Row {
             path: spec.data.table.display().to_string(),
             line: 0,
-            message: format!("only {} training rows after the split; need at least 2", data.train.len()),
+            message: format!(
+                "only {} training rows after the split; need at least 2",
+                data.train.len()
+            ),
         }
         .into());
     }
-    let train_mean = data.train.iter().map(|&i| f64::from(data.targets[i])).sum::<f64>() / data.train.len() as f64;
+    let train_mean = data
+        .train
+        .iter()
+        .map(|&i| f64::from(data.targets[i]))
+        .sum::<f64>()
+        / data.train.len() as f64;
     let val_targets: Vec<f32> = data.val.iter().map(|&i| data.targets[i]).collect();
     let baseline_mae = metrics::constant_mae(train_mean, &val_targets);
     let batch_size = spec.batch_size.min(data.train.len());
@@ -275,7 +315,10 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
     };
     let mut state = match (opts.resume, checkpoint::find(&ckpt_dir)) {
         (true, Some(found)) => {
-            let (tensors, state) = checkpoint::load(&found).map_err(|e| RunError::Resume { path: found.clone(), message: e.to_string() })?;
+            let (tensors, state) = checkpoint::load(&found).map_err(|e| RunError::Resume {
+                path: found.clone(),
+                message: e.to_string(),
+            })?;
             if state.spec_hash != hash {
                 return Err(RunError::Resume {
                     path: found,
@@ -295,7 +338,13 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         }
         _ => {
             // A fresh start: earlier results of this run are stale.
-            for stale in ["checkpoint", "checkpoint.old", "checkpoint.new", "best", "summary.json"] {
+            for stale in [
+                "checkpoint",
+                "checkpoint.old",
+                "checkpoint.new",
+                "best",
+                "summary.json",
+            ] {
                 let p = dir.join(stale);
                 if p.is_dir() {
                     std::fs::remove_dir_all(&p).map_err(io(&p))?;
@@ -315,7 +364,9 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
     }
 
     let csv_path = dir.join("metrics.csv");
-    let mut sinks: Vec<Box<dyn Sink + '_>> = vec![Box::new(CsvSink::new(csv_path.clone(), &state.history).map_err(io(&csv_path))?)];
+    let mut sinks: Vec<Box<dyn Sink + '_>> = vec![Box::new(
+        CsvSink::new(csv_path.clone(), &state.history).map_err(io(&csv_path))?,
+    )];
     sinks.append(&mut opts.sinks);
     let mut emit = |e: Event<'_>| -> Result<(), RunError> {
         for s in sinks.iter_mut() {
@@ -323,7 +374,11 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         }
         Ok(())
     };
-    emit(Event::Started { run: &spec.name, start: state.batch, total: spec.batches })?;
+    emit(Event::Started {
+        run: &spec.name,
+        start: state.batch,
+        total: spec.batches,
+    })?;
 
     let augment = spec.data.augment.then_some(&Augment::RECIPE);
     let clip = spec.optimizer.grad_clip;
@@ -348,16 +403,26 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         let loss = ((pred - y).square() * w.clone()).sum() / w.sum();
         let loss_value = f64::from(loss.clone().into_scalar::<f32>());
         if !loss_value.is_finite() {
-            return Err(RunError::NonFinite { batch: batch_no, value: loss_value, lr });
+            return Err(RunError::NonFinite {
+                batch: batch_no,
+                value: loss_value,
+                lr,
+            });
         }
         let mut grads = loss.backward();
         model.backbone.part().collect_grads(&mut grads);
         model.head.part().collect_grads(&mut grads);
         let scale = match clip {
             Some(max_norm) => {
-                let norm = (model.backbone.part_ref().grad_sq_norm() + model.head.part_ref().grad_sq_norm()).sqrt();
+                let norm = (model.backbone.part_ref().grad_sq_norm()
+                    + model.head.part_ref().grad_sq_norm())
+                .sqrt();
                 if !norm.is_finite() {
-                    return Err(RunError::NonFinite { batch: batch_no, value: norm, lr });
+                    return Err(RunError::NonFinite {
+                        batch: batch_no,
+                        value: norm,
+                        lr,
+                    });
                 }
                 // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above 1.
                 (max_norm / (norm + 1e-6)).min(1.0)
@@ -371,7 +436,11 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         state.batch = batch_no;
         state.loss_sum += loss_value;
         state.loss_count += 1;
-        emit(Event::Batch { batch: batch_no, loss: loss_value, lr })?;
+        emit(Event::Batch {
+            batch: batch_no,
+            loss: loss_value,
+            lr,
+        })?;
 
         let last = batch_no == spec.batches;
         if batch_no % spec.eval_every == 0 || last {
@@ -395,7 +464,11 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
                 let t = weights(&model, false)?;
                 checkpoint::write_dir(
                     &best_dir,
-                    &[("backbone.bpk", &t.backbone), ("head.bpk", &t.head), ("model.json", card_json.as_bytes())],
+                    &[
+                        ("backbone.bpk", &t.backbone),
+                        ("head.bpk", &t.head),
+                        ("model.json", card_json.as_bytes()),
+                    ],
                 )
                 .map_err(io(&best_dir))?;
             }
@@ -412,13 +485,24 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
     emit(Event::Finished)?;
 
     let best_batch = state.best.map_or(state.batch, |(_, b)| b);
-    let best = state.history.iter().find(|r| r.batch == best_batch).or(state.history.last()).cloned().expect("at least one evaluation");
+    let best = state
+        .history
+        .iter()
+        .find(|r| r.batch == best_batch)
+        .or(state.history.last())
+        .cloned()
+        .expect("at least one evaluation");
     let summary = RunSummary {
         run: spec.name.clone(),
-        backbone: if model.card.variant.is_empty() { model.card.backbone.clone() } else { format!("{}/{}", model.card.backbone, model.card.variant) },
+        backbone: if model.card.variant.is_empty() {
+            model.card.backbone.clone()
+        } else {
+            format!("{}/{}", model.card.backbone, model.card.variant)
+        },
         head: model.card.head.clone(),
         params: model.backbone.part_ref().num_params() + model.head.part_ref().num_params(),
-        trainable_params: model.backbone.part_ref().num_trainable_params() + model.head.part_ref().num_trainable_params(),
+        trainable_params: model.backbone.part_ref().num_trainable_params()
+            + model.head.part_ref().num_trainable_params(),
         train_loss: best.train_loss,
         val_loss: best.val_loss,
         val_mae: best.val_mae,
@@ -434,7 +518,12 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         history: state.history.clone(),
     };
     let _ = &data.samples;
-    crate::fsutil::write_atomic(&summary_path, serde_json::to_string_pretty(&summary).expect("summary serialises").as_bytes())
-        .map_err(io(&summary_path))?;
+    crate::fsutil::write_atomic(
+        &summary_path,
+        serde_json::to_string_pretty(&summary)
+            .expect("summary serialises")
+            .as_bytes(),
+    )
+    .map_err(io(&summary_path))?;
     Ok(summary)
 }

@@ -89,7 +89,13 @@ mod tests {
     use super::*;
 
     fn spec(patience: u32, cooldown: u32, factor: f64, min_lr: f64) -> ScheduleSpec {
-        ScheduleSpec { patience, cooldown, factor, min_lr, ..ScheduleSpec::default() }
+        ScheduleSpec {
+            patience,
+            cooldown,
+            factor,
+            min_lr,
+            ..ScheduleSpec::default()
+        }
     }
 
     #[test]
@@ -125,12 +131,24 @@ mod tests {
 
     #[test]
     fn threshold_modes_and_min_lr() {
-        let mut rel = Plateau::new(&ScheduleSpec { patience: 0, threshold: 0.1, ..ScheduleSpec::default() }, 1.0);
+        let mut rel = Plateau::new(
+            &ScheduleSpec {
+                patience: 0,
+                threshold: 0.1,
+                ..ScheduleSpec::default()
+            },
+            1.0,
+        );
         rel.step(1.0);
         // 0.95 is not better than 1.0·(1−0.1) = 0.9 → bad → reduce (patience 0).
         assert!((rel.step(0.95) - 0.1).abs() < 1e-12);
         let mut abs = Plateau::new(
-            &ScheduleSpec { patience: 0, threshold: 0.01, threshold_mode: "abs".into(), ..ScheduleSpec::default() },
+            &ScheduleSpec {
+                patience: 0,
+                threshold: 0.01,
+                threshold_mode: "abs".into(),
+                ..ScheduleSpec::default()
+            },
             1.0,
         );
         abs.step(1.0);
@@ -152,7 +170,14 @@ mod tests {
 
     #[test]
     fn constant_never_changes() {
-        let mut s = Plateau::new(&ScheduleSpec { name: "constant".into(), patience: 0, ..ScheduleSpec::default() }, 0.3);
+        let mut s = Plateau::new(
+            &ScheduleSpec {
+                name: "constant".into(),
+                patience: 0,
+                ..ScheduleSpec::default()
+            },
+            0.3,
+        );
         for _ in 0..5 {
             assert_eq!(s.step(1.0), 0.3);
         }

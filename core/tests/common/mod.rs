@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// The directory holding the plugin libraries (`target/<profile>`), after building them once
@@ -17,7 +20,15 @@ pub fn plugin_dir() -> PathBuf {
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
-            .args(["build", "--workspace", "--lib", "--bins", "--tests", "--quiet"])
+            .args([
+                "build",
+                "--workspace",
+                "--lib",
+                "--bins",
+                "--tests",
+                "--benches",
+                "--quiet",
+            ])
             .current_dir(root())
             .status()
             .expect("run cargo build");
@@ -37,7 +48,12 @@ pub fn library(name: &str) -> PathBuf {
 pub fn plugin_dir_with(libs: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (lib, as_name) in libs {
-        std::os::unix::fs::symlink(library(lib), dir.path().join(format!("lib{as_name}{}", std::env::consts::DLL_SUFFIX))).unwrap();
+        std::os::unix::fs::symlink(
+            library(lib),
+            dir.path()
+                .join(format!("lib{as_name}{}", std::env::consts::DLL_SUFFIX)),
+        )
+        .unwrap();
     }
     dir
 }
@@ -66,11 +82,16 @@ grad_clip = 1.0
 {runs}
 "#,
         dir = dir.display(),
-        base = ["seed = 3", "batches = 40", "eval_every = 10", "checkpoint_every = 10"]
-            .iter()
-            .filter(|kv| !defaults_extra.contains(kv.split(' ').next().unwrap()))
-            .map(|kv| format!("{kv}\n"))
-            .collect::<String>(),
+        base = [
+            "seed = 3",
+            "batches = 40",
+            "eval_every = 10",
+            "checkpoint_every = 10"
+        ]
+        .iter()
+        .filter(|kv| !defaults_extra.contains(kv.split(' ').next().unwrap()))
+        .map(|kv| format!("{kv}\n"))
+        .collect::<String>(),
     );
     let path = dir.join("exp.toml");
     std::fs::write(&path, text).unwrap();

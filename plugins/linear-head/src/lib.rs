@@ -30,13 +30,21 @@ impl HeadModel for LinearHead {
     }
 }
 
-fn build(ctx: &BuildContext, in_features: usize, options: LinearHeadOptions) -> Result<Head, PluginError> {
+fn build(
+    ctx: &BuildContext,
+    in_features: usize,
+    options: LinearHeadOptions,
+) -> Result<Head, PluginError> {
     if !(0.0..1.0).contains(&options.dropout) {
         return Err(PluginError::options("`dropout` must be in 0..1"));
     }
     let mut linear = LinearConfig::new(in_features, 1).init(&ctx.device);
     if options.init_bias != 0.0 {
-        linear.bias = Some(Param::from_tensor(Tensor::full([1], options.init_bias, &ctx.device)));
+        linear.bias = Some(Param::from_tensor(Tensor::full(
+            [1],
+            options.init_bias,
+            &ctx.device,
+        )));
     }
     let model = LinearHead {
         dropout: DropoutConfig::new(options.dropout).init(),
@@ -46,5 +54,9 @@ fn build(ctx: &BuildContext, in_features: usize, options: LinearHeadOptions) -> 
 }
 
 export_plugin!(|registry| {
-    registry.head("linear", "dropout then one linear layer to a single score", build);
+    registry.head(
+        "linear",
+        "dropout then one linear layer to a single score",
+        build,
+    );
 });

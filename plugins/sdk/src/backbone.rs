@@ -1,7 +1,7 @@
+use crate::InputSpec;
 use crate::burn::module::Module;
 use crate::burn::tensor::{Device, Tensor};
 use crate::trainable::{TrainPart, Trainable};
-use crate::InputSpec;
 
 /// What a backbone plugin implements for its `#[derive(Module)]` struct (timm's contract).
 pub trait BackboneModel: Module + 'static {

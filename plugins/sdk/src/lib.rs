@@ -26,15 +26,16 @@ mod optim;
 mod registry;
 mod trainable;
 
-pub use abi::{ABI_FINGERPRINT, ABI_FINGERPRINT_NUL, ABI_SYMBOL, PluginAbiFn, PluginRegisterFn, REGISTER_SYMBOL};
+pub use abi::{
+    ABI_FINGERPRINT, ABI_FINGERPRINT_NUL, ABI_SYMBOL, PluginAbiFn, PluginRegisterFn,
+    REGISTER_SYMBOL,
+};
 pub use backbone::{Backbone, BackboneModel};
 pub use error::PluginError;
 pub use head::{Head, HeadModel};
 pub use input::InputSpec;
 pub use optim::OptimizerSettings;
-pub use registry::{
-    BackboneCtor, BuildContext, HeadCtor, PluginEntry, Registry, parse_options,
-};
+pub use registry::{BackboneCtor, BuildContext, HeadCtor, PluginEntry, Registry, parse_options};
 pub use trainable::{ParamGradStat, TrainPart};
 
 /// The types a plugin usually needs.

@@ -1,6 +1,9 @@
 use serde::{Deserialize, Serialize};
 
-use crate::burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig, decay::WeightDecayConfig};
+use crate::burn::optim::{
+    AdamConfig, AdamWConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig,
+    momentum::MomentumConfig,
+};
 
 /// Optimizer settings chosen by the runner (from the experiment file) and applied by every part.
 /// The learning rate is not here: the runner's schedule passes it to each step.
@@ -70,23 +73,44 @@ impl OptimizerSettings {
     /// runner clips the global norm over all parts before stepping.
     pub(crate) fn build(&self) -> ModuleOptimizer {
         match *self {
-            OptimizerSettings::AdamW { beta1, beta2, eps, weight_decay } => AdamWConfig::new()
+            OptimizerSettings::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => AdamWConfig::new()
                 .with_beta_1(beta1)
                 .with_beta_2(beta2)
                 .with_epsilon(eps)
                 .with_weight_decay(weight_decay)
                 .init(),
-            OptimizerSettings::Adam { beta1, beta2, eps, weight_decay } => AdamConfig::new()
+            OptimizerSettings::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => AdamConfig::new()
                 .with_beta_1(beta1)
                 .with_beta_2(beta2)
                 .with_epsilon(eps)
-                .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)))
+                .with_weight_decay(
+                    (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)),
+                )
                 .init(),
-            OptimizerSettings::Sgd { momentum, nesterov, weight_decay } => SgdConfig::new()
+            OptimizerSettings::Sgd {
+                momentum,
+                nesterov,
+                weight_decay,
+            } => SgdConfig::new()
                 .with_momentum((momentum > 0.0).then(|| {
-                    MomentumConfig::new().with_momentum(momentum).with_dampening(0.0).with_nesterov(nesterov)
+                    MomentumConfig::new()
+                        .with_momentum(momentum)
+                        .with_dampening(0.0)
+                        .with_nesterov(nesterov)
                 }))
-                .with_weight_decay((weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)))
+                .with_weight_decay(
+                    (weight_decay > 0.0).then(|| WeightDecayConfig::new(weight_decay)),
+                )
                 .init(),
         }
     }

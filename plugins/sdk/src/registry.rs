@@ -112,7 +112,13 @@ impl Registry {
         }
     }
 
-    fn entry<C>(&self, name: &str, description: &str, ctor: C, resolve: ResolveFn) -> PluginEntry<C> {
+    fn entry<C>(
+        &self,
+        name: &str,
+        description: &str,
+        ctor: C,
+        resolve: ResolveFn,
+    ) -> PluginEntry<C> {
         PluginEntry {
             name: name.to_owned(),
             description: description.to_owned(),
@@ -124,7 +130,8 @@ impl Registry {
     }
 
     fn conflict(&mut self, kind: &str, name: &str, previous: Option<&Path>) {
-        let show = |p: Option<&Path>| p.map_or("the runner".to_owned(), |p| p.display().to_string());
+        let show =
+            |p: Option<&Path>| p.map_or("the runner".to_owned(), |p| p.display().to_string());
         self.conflicts.push(format!(
             "{kind} `{name}` is registered by both {} and {}; the later one wins",
             show(previous),

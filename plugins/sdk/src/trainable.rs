@@ -91,11 +91,16 @@ impl<M: Module + 'static> Trainable<M> {
     }
 
     fn train_module(&self) -> &M {
-        self.train.as_ref().expect("a Trainable always holds its module")
+        self.train
+            .as_ref()
+            .expect("a Trainable always holds its module")
     }
 
     fn map_train(&mut self, f: impl FnOnce(M) -> M) {
-        let module = self.train.take().expect("a Trainable always holds its module");
+        let module = self
+            .train
+            .take()
+            .expect("a Trainable always holds its module");
         self.train = Some(f(module));
         if self.eval.is_some() {
             self.eval = Some(self.train_module().valid());
@@ -123,26 +128,42 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
     }
 
     fn grad_stats(&self) -> Vec<ParamGradStat> {
-        let mut visitor = Stats { grads: self.grads.as_ref(), path: Vec::new(), out: Vec::new() };
+        let mut visitor = Stats {
+            grads: self.grads.as_ref(),
+            path: Vec::new(),
+            out: Vec::new(),
+        };
         self.train_module().visit(&mut visitor);
         visitor.out
     }
 
     fn step(&mut self, lr: f64, grad_scale: f64) {
-        let Some(mut grads) = self.grads.take() else { return };
+        let Some(mut grads) = self.grads.take() else {
+            return;
+        };
         if self.frozen || grads.is_empty() {
             return;
         }
         if grad_scale != 1.0 {
-            let mut scaler = Scale { grads: &mut grads, scale: grad_scale };
+            let mut scaler = Scale {
+                grads: &mut grads,
+                scale: grad_scale,
+            };
             self.train_module().visit(&mut scaler);
         }
-        let module = self.train.take().expect("a Trainable always holds its module");
+        let module = self
+            .train
+            .take()
+            .expect("a Trainable always holds its module");
         self.train = Some(self.optimizer.step(lr, module, grads));
     }
 
     fn set_training(&mut self, training: bool) {
-        self.eval = if training { None } else { Some(self.train_module().valid()) };
+        self.eval = if training {
+            None
+        } else {
+            Some(self.train_module().valid())
+        };
     }
 
     fn is_training(&self) -> bool {
@@ -181,7 +202,10 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
     fn load_weights(&mut self, bytes: Vec<u8>) -> Result<(), PluginError> {
         let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
             .map_err(|e| PluginError::Record(format!("cannot read weights: {e}")))?;
-        let module = self.train.take().expect("a Trainable always holds its module");
+        let module = self
+            .train
+            .take()
+            .expect("a Trainable always holds its module");
         let fallback = module.clone();
         match module.try_load_record(record) {
             Ok(loaded) => {
@@ -193,7 +217,9 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
             }
             Err(e) => {
                 self.train = Some(fallback);
-                Err(PluginError::Record(format!("weights do not fit this model: {e}")))
+                Err(PluginError::Record(format!(
+                    "weights do not fit this model: {e}"
+                )))
             }
         }
     }

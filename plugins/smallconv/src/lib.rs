@@ -82,7 +82,9 @@ fn build(ctx: &BuildContext, options: SmallConvOptions) -> Result<Backbone, Plug
             .ok_or_else(|| PluginError::Build(format!("unknown variant `{}`", ctx.variant)))?,
     };
     if widths.is_empty() || widths.contains(&0) {
-        return Err(PluginError::options("`widths` must list at least one non-zero width"));
+        return Err(PluginError::options(
+            "`widths` must list at least one non-zero width",
+        ));
     }
     if options.input_size < 8 {
         return Err(PluginError::options("`input_size` must be at least 8"));

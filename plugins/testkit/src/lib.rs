@@ -45,7 +45,13 @@ fn build(ctx: &BuildContext, options: PanickyOptions) -> Result<Backbone, Plugin
         proj: LinearConfig::new(3, 4).init(&ctx.device),
         panic_after: options.panic_after,
     };
-    Ok(Backbone::new("panicky", "", 4, InputSpec::square_imagenet(16), model))
+    Ok(Backbone::new(
+        "panicky",
+        "",
+        4,
+        InputSpec::square_imagenet(16),
+        model,
+    ))
 }
 
 export_plugin!(|registry| {
