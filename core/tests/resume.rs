@@ -20,12 +20,7 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     let settings = "batches = 300\neval_every = 20\ncheckpoint_every = 20";
     let a = tempfile::tempdir().unwrap();
     let exp_a = common::experiment(a.path(), settings, RUN);
-    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg(&exp_a)
-        .arg("--plugins")
-        .arg(&plugins)
-        .output()
-        .unwrap();
+    let out = common::train(&exp_a, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -73,13 +68,7 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     let killed_at = at_kill["batch"].as_u64().unwrap();
     assert!(killed_at < 300, "killed mid-way, at batch {killed_at}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg(&exp_b)
-        .arg("--plugins")
-        .arg(&plugins)
-        .arg("--resume")
-        .output()
-        .unwrap();
+    let out = common::train(&exp_b, &["--resume"]);
     assert!(
         out.status.success(),
         "{}",
@@ -115,24 +104,12 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
 
 #[test]
 fn resume_refuses_changed_settings() {
-    let plugins = common::plugin_dir();
     let d = tempfile::tempdir().unwrap();
     let exp = common::experiment(d.path(), "batches = 10", RUN);
-    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg(&exp)
-        .arg("--plugins")
-        .arg(&plugins)
-        .output()
-        .unwrap();
+    let out = common::train(&exp, &[]);
     assert!(out.status.success());
     let exp = common::experiment(d.path(), "batches = 20\nseed = 99", RUN);
-    let out = Command::new(env!("CARGO_BIN_EXE_runner"))
-        .arg(&exp)
-        .arg("--plugins")
-        .arg(&plugins)
-        .arg("--resume")
-        .output()
-        .unwrap();
+    let out = common::train(&exp, &["--resume"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(

@@ -85,13 +85,7 @@ fn unknown_plugin_option_is_located() {
         "",
         "[[runs]]\nname = \"typo\"\nbackbone = { plugin = \"smallconv\", options = { input_size = 16, chanels = 3 } }\n",
     );
-    let out = runner()
-        .arg(&exp_path)
-        .args(["--plugins"])
-        .arg(common::plugin_dir())
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = common::train(&exp_path, &["--check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     let text = std::fs::read_to_string(&exp_path).unwrap();
@@ -117,13 +111,7 @@ fn unknown_variant_and_plugin_are_located_and_list_the_valid_ones() {
         "",
         "[[runs]]\nname = \"v\"\nbackbone = { plugin = \"smallconv\", variant = \"huge\" }\n",
     );
-    let out = runner()
-        .arg(&exp_path)
-        .arg("--plugins")
-        .arg(common::plugin_dir())
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = common::train(&exp_path, &["--check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("exp.toml:")
@@ -136,13 +124,7 @@ fn unknown_variant_and_plugin_are_located_and_list_the_valid_ones() {
         "",
         "[[runs]]\nname = \"p\"\nbackbone = { plugin = \"resnet\" }\n",
     );
-    let out = runner()
-        .arg(&exp_path)
-        .arg("--plugins")
-        .arg(common::plugin_dir())
-        .arg("--check")
-        .output()
-        .unwrap();
+    let out = common::train(&exp_path, &["--check"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
@@ -197,12 +179,7 @@ fn predict_scores_images_with_a_trained_run() {
         "batches = 30",
         "[[runs]]\nname = \"p\"\nbackbone = { plugin = \"smallconv\", variant = \"tiny\", options = { input_size = 24 } }\n",
     );
-    let out = runner()
-        .arg(&exp_path)
-        .arg("--plugins")
-        .arg(common::plugin_dir())
-        .output()
-        .unwrap();
+    let out = common::train(&exp_path, &[]);
     assert!(
         out.status.success(),
         "{}",
@@ -252,12 +229,7 @@ fn report_rewrites_the_readme_table_from_results_alone() {
         "batches = 10",
         "[[runs]]\nname = \"r\"\nbackbone = { plugin = \"smallconv\", variant = \"tiny\", options = { input_size = 16 } }\n",
     );
-    let out = runner()
-        .arg(&exp_path)
-        .arg("--plugins")
-        .arg(common::plugin_dir())
-        .output()
-        .unwrap();
+    let out = common::train(&exp_path, &[]);
     assert!(
         out.status.success(),
         "{}",

@@ -97,3 +97,14 @@ grad_clip = 1.0
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Runs `runner <experiment> --plugins <plugin dir> <extra...>` and returns its output.
+pub fn train(experiment: &Path, extra: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg(experiment)
+        .arg("--plugins")
+        .arg(plugin_dir())
+        .args(extra)
+        .output()
+        .expect("run the runner")
+}
