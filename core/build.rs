@@ -11,8 +11,4 @@ fn main() {
         .unwrap_or_default();
     println!("cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN:$ORIGIN/deps:{libdir}");
     println!("cargo:rerun-if-changed=build.rs");
-    if let Ok(dir) = std::env::var("LIBTORCH") {
-        println!("cargo:rustc-link-arg=-Wl,-rpath,{dir}/lib");
-    }
-    println!("cargo:rerun-if-env-changed=LIBTORCH");
 }
