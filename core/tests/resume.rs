@@ -21,11 +21,7 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     let a = tempfile::tempdir().unwrap();
     let exp_a = common::experiment(a.path(), settings, RUN);
     let out = common::train(&exp_a, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
 
     let b = tempfile::tempdir().unwrap();
     let exp_b = common::experiment(b.path(), settings, RUN);
@@ -69,11 +65,7 @@ fn sigkill_then_resume_matches_an_uninterrupted_run() {
     assert!(killed_at < 300, "killed mid-way, at batch {killed_at}");
 
     let out = common::train(&exp_b, &["--resume"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let (sa, sb) = (summary(a.path()), summary(b.path()));
     assert_eq!(sa.history.len(), sb.history.len());
     for (ra, rb) in sa.history.iter().zip(&sb.history) {

@@ -180,11 +180,7 @@ fn predict_scores_images_with_a_trained_run() {
         "[[runs]]\nname = \"p\"\nbackbone = { plugin = \"smallconv\", variant = \"tiny\", options = { input_size = 24 } }\n",
     );
     let out = common::train(&exp_path, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let run_dir = dir.path().join("runs/p");
     let images = [
         dir.path().join("data/images/00000.png"),
@@ -198,11 +194,7 @@ fn predict_scores_images_with_a_trained_run() {
         .args(&images)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let scores: Vec<f32> = stdout
         .lines()
@@ -230,11 +222,7 @@ fn report_rewrites_the_readme_table_from_results_alone() {
         "[[runs]]\nname = \"r\"\nbackbone = { plugin = \"smallconv\", variant = \"tiny\", options = { input_size = 16 } }\n",
     );
     let out = common::train(&exp_path, &[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     // Remove the run outputs: the report must not need them.
     std::fs::remove_dir_all(dir.path().join("runs")).unwrap();
     let readme = dir.path().join("README.md");
@@ -250,11 +238,7 @@ fn report_rewrites_the_readme_table_from_results_alone() {
         .arg(&readme)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let text = std::fs::read_to_string(&readme).unwrap();
     assert!(
         text.starts_with("intro\n<!-- results:t:start -->\n| run | backbone |"),

@@ -60,18 +60,16 @@ pub struct ImageSet {
 }
 
 impl ImageSet {
-    /// Loads all images on all cores; `progress` is called with the number done so far.
+    /// Loads all images on all cores; stops at the first image that cannot be used.
     pub fn load(
         samples: &[Sample],
         spec: &InputSpec,
         pad_to_square: bool,
-        progress: &(dyn Fn(usize) + Sync),
     ) -> Result<Self, DataError> {
         let workers = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .min(16);
         let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
         let mut slots: Vec<Option<Result<RgbImage, DataError>>> =
             (0..samples.len()).map(|_| None).collect();
         let chunks: Vec<Vec<(usize, Result<RgbImage, DataError>)>> = std::thread::scope(|scope| {
@@ -97,7 +95,6 @@ impl ImageSet {
                             });
                             let failed = r.is_err();
                             out.push((i, r));
-                            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
                             if failed {
                                 next.store(samples.len(), Ordering::Relaxed);
                             }

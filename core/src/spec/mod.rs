@@ -188,16 +188,6 @@ impl Experiment {
         }
         Location::new(&self.path, &self.source, span)
     }
-
-    /// FNV-1a hash of the source text (identifies the exact experiment file a run used).
-    pub fn source_hash(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in self.source.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{h:016x}")
-    }
 }
 
 /// Byte offset of `key` used as a TOML key (followed by optional spaces and `=`) in `text`.

@@ -12,7 +12,7 @@ use super::events::{CsvSink, EvalRecord, Event, Sink};
 use super::metrics;
 use super::model::{BuiltModel, ModelCard, build_model, check_run};
 use super::schedule::Plateau;
-use crate::data::{self, Augment, DataError, ImageSet, Sample};
+use crate::data::{self, Augment, DataError, ImageSet};
 use crate::device::DeviceSpec;
 use crate::plugins::PluginHost;
 use crate::rng::Rng;
@@ -115,7 +115,6 @@ pub struct RunOptions<'a> {
 }
 
 struct Dataset {
-    samples: Vec<Sample>,
     images: ImageSet,
     targets: Vec<f32>,
     weights: Vec<f32>,
@@ -136,11 +135,10 @@ fn load_data(spec: &RunSpec, input: &rateme_sdk::InputSpec) -> Result<Dataset, D
         .unwrap_or_else(|| d.table.parent().map(Path::to_path_buf).unwrap_or_default());
     let samples = data::read_table(&d.table, &images_dir)?;
     let split = data::split(&samples, d.val_fraction, d.split_seed);
-    let images = ImageSet::load(&samples, input, d.pad_to_square, &|_| {})?;
+    let images = ImageSet::load(&samples, input, d.pad_to_square)?;
     let targets = samples.iter().map(|s| s.target).collect();
     let weights = samples.iter().map(|s| s.weight).collect();
     Ok(Dataset {
-        samples,
         images,
         targets,
         weights,
@@ -211,12 +209,7 @@ fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {
         serde_json::to_string(&s).unwrap_or_default(),
         serde_json::to_string(card).unwrap_or_default()
     );
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    crate::fsutil::fnv1a_hex(text.as_bytes())
 }
 
 fn weights(model: &BuiltModel, with_optim: bool) -> Result<Tensors, PluginError> {
@@ -517,7 +510,6 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         val_size: data.val.len(),
         history: state.history.clone(),
     };
-    let _ = &data.samples;
     crate::fsutil::write_atomic(
         &summary_path,
         serde_json::to_string_pretty(&summary)

@@ -108,3 +108,12 @@ pub fn train(experiment: &Path, extra: &[&str]) -> std::process::Output {
         .output()
         .expect("run the runner")
 }
+
+/// Asserts the command succeeded, showing its stderr when it did not.
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
