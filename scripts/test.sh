@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (what CI runs): formatting, lints, then every test of the workspace.
+# The test command (what CI runs): formatting, lints, every test of the workspace, then the
+# MLflow tests against a real server (MLflow installed from PyPI into a cached venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -7,3 +8,4 @@ cargo fmt --all -- --check
 cargo build "${RATEME_TARGETS[@]}"
 cargo clippy "${RATEME_TARGETS[@]}" -- -D warnings
 cargo test "${RATEME_TARGETS[@]}"
+bash scripts/test-mlflow.sh

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::device::DeviceSpec;
 use crate::plugins::{PluginHost, panic_message};
-use crate::spec::Experiment;
+use crate::spec::{Experiment, RunSpec};
 use crate::train::{self, RunOptions, RunSummary, check_run, events::Sink};
 
 /// Sweep-wide errors: nothing has been trained.
@@ -123,12 +123,14 @@ pub struct SweepOptions {
     pub only: Vec<String>,
 }
 
-/// Runs the experiment's runs in order. `make_sinks` gives each run its extra listeners.
+/// Runs the experiment's runs in order. `make_sinks` gives each run its extra listeners. After
+/// Ctrl-C (see [`crate::interrupt`]) the current run stops at a checkpoint and no further run
+/// starts.
 pub fn run_all<'a>(
     exp: &'a Experiment,
     host: &'a PluginHost,
     opts: &SweepOptions,
-    mut make_sinks: impl FnMut() -> Vec<Box<dyn Sink + 'a>>,
+    mut make_sinks: impl FnMut(&'a RunSpec) -> Vec<Box<dyn Sink + 'a>>,
 ) -> Result<Vec<RunOutcome>, SweepError> {
     for name in &opts.only {
         if !exp.runs.iter().any(|r| &r.name == name) {
@@ -142,6 +144,10 @@ pub fn run_all<'a>(
         .iter()
         .filter(|r| opts.only.is_empty() || opts.only.contains(&r.name))
     {
+        if crate::interrupt::requested() {
+            tracing::warn!(run = %spec.name, "not started: stopped by the user");
+            break;
+        }
         tracing::info!(run = %spec.name, "starting run");
         let run_opts = RunOptions {
             experiment: exp,
@@ -149,7 +155,7 @@ pub fn run_all<'a>(
             host,
             device: opts.device.clone(),
             resume: opts.resume,
-            sinks: make_sinks(),
+            sinks: make_sinks(spec),
         };
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| train::run(run_opts))) {
             Ok(Ok(summary)) => Ok(summary),

@@ -46,7 +46,7 @@ backbone = { plugin = "smallconv", variant = "tiny", options = { input_size = 16
     let dirs = vec![plugins.path().to_owned()];
     let host = sweep::load_plugins(&dirs).unwrap();
     sweep::check(&exp, &host, &dirs).unwrap();
-    let outcomes = sweep::run_all(&exp, &host, &SweepOptions::default(), Vec::new).unwrap();
+    let outcomes = sweep::run_all(&exp, &host, &SweepOptions::default(), |_| Vec::new()).unwrap();
     assert_eq!(outcomes.len(), 4);
     let err = |i: usize| outcomes[i].result.as_ref().unwrap_err().clone();
     assert!(

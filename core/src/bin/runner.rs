@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -10,6 +11,7 @@ use rateme::device::DeviceSpec;
 use rateme::plugins::PluginHost;
 use rateme::spec::{DEMO_EXPERIMENT, DEMO_PATH, Experiment};
 use rateme::sweep::{self, SweepOptions};
+use rateme::tracking;
 use rateme::train::events::{ProgressSink, Sink};
 
 #[derive(Parser)]
@@ -34,6 +36,9 @@ enum Command {
     Report(ReportArgs),
     /// Print one score per image with a trained run's model.
     Predict(PredictArgs),
+    /// Send what earlier runs left unsent to their MLflow servers (runs of an experiment file,
+    /// or every run under a folder; default: runs/).
+    Sync(SyncArgs),
     /// List the plugins found in the plugin directory.
     Plugins {
         /// Plugin directory (default: the runner's own directory).
@@ -61,6 +66,22 @@ struct TrainArgs {
     /// Check the experiment file and plugins, train nothing.
     #[arg(long)]
     check: bool,
+    /// MLflow tracking server for every run (overrides `[tracking] uri` and
+    /// MLFLOW_TRACKING_URI).
+    #[arg(long, value_name = "URI")]
+    tracking_uri: Option<String>,
+    /// Do not log to MLflow, whatever the experiment file or environment says.
+    #[arg(long, conflicts_with = "tracking_uri")]
+    no_tracking: bool,
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    /// Experiment files (their runs' folders) or folders to search for spooled records.
+    paths: Vec<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120.0)]
+    timeout: f64,
 }
 
 #[derive(Args)]
@@ -115,17 +136,52 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let overrides = tracking::Overrides {
+        uri: args.tracking_uri,
+        disabled: args.no_tracking,
+    };
+    let tracker = tracking::Settings::resolve(&exp, &overrides)
+        .map_err(anyhow::Error::msg)?
+        .map(|settings| {
+            eprintln!(
+                "mlflow: tracking to {} (experiment `{}`)",
+                settings.uri, settings.experiment
+            );
+            tracking::Tracking::start(&exp, settings)
+        });
     let opts = SweepOptions {
         device,
         resume: args.resume,
         only: args.runs,
     };
-    let outcomes = sweep::run_all(&exp, &host, &opts, || {
-        vec![Box::new(ProgressSink::new()) as Box<dyn Sink>]
+    let outcomes = sweep::run_all(&exp, &host, &opts, |spec| {
+        let mut sinks = vec![Box::new(ProgressSink::new()) as Box<dyn Sink>];
+        if let Some(t) = &tracker {
+            sinks.push(Box::new(t.run_sink(&exp, spec)));
+        }
+        sinks
     })?;
     let md = rateme::report::write_results(&exp, &outcomes).context("writing results")?;
     println!("{}", std::fs::read_to_string(&md).unwrap_or_default());
     println!("results: {}", md.display());
+    if let Some(t) = tracker {
+        let files: Vec<(PathBuf, String)> = ["md", "csv", "svg"]
+            .iter()
+            .map(|ext| {
+                let name = format!("{}.{ext}", exp.name);
+                (md.with_file_name(&name), format!("results/{name}"))
+            })
+            .collect();
+        t.attach_to_session(&files);
+        let report = t.finish();
+        for line in tracking::describe(&report) {
+            eprintln!("{line}");
+        }
+    }
+    if rateme::interrupt::requested() {
+        eprintln!("stopped by the user; `--resume` continues where the runs stopped");
+        return Ok(ExitCode::from(130));
+    }
     let failed: Vec<&str> = outcomes
         .iter()
         .filter(|o| o.result.is_err())
@@ -182,6 +238,41 @@ fn predict(args: PredictArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn sync(args: SyncArgs) -> Result<ExitCode> {
+    let mut roots = Vec::new();
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("runs")]
+    } else {
+        args.paths
+    };
+    for p in paths {
+        if p.is_dir() {
+            roots.push(p);
+        } else {
+            let exp = load_experiment(Some(&p))?;
+            roots.extend(
+                exp.runs
+                    .iter()
+                    .map(|r| r.run_dir(&exp.name).join(tracking::RUN_SUBDIR)),
+            );
+        }
+    }
+    let (found, report) = tracking::sync(&roots, Duration::from_secs_f64(args.timeout.max(0.0)));
+    if found == 0 {
+        println!("mlflow: nothing to send");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in tracking::describe(&report) {
+        println!("{line}");
+    }
+    if report.pending() > 0 || report.journals.iter().any(|j| j.stuck.is_some()) {
+        Ok(ExitCode::FAILURE)
+    } else {
+        println!("mlflow: all records of {found} run(s) delivered");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
 fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
     let host = host_for(plugins)?;
     if host.libraries.is_empty() {
@@ -212,11 +303,13 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     let cli = Cli::parse();
+    rateme::interrupt::install();
     let result = match cli.command {
         None => train(cli.train),
         Some(Command::Train(a)) => train(a),
         Some(Command::Report(a)) => report(a),
         Some(Command::Predict(a)) => predict(a),
+        Some(Command::Sync(a)) => sync(a),
         Some(Command::Plugins { plugins }) => list_plugins(plugins),
     };
     match result {

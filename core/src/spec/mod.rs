@@ -36,9 +36,18 @@ pub struct Experiment {
     pub source: String,
     /// The runs, defaults merged in.
     pub runs: Vec<RunSpec>,
+    /// `[tracking]`, when the file has the table.
+    pub tracking: Option<TrackingSpec>,
 }
 
-const TOP_LEVEL_KEYS: &[&str] = &["name", "description", "results_dir", "defaults", "runs"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "results_dir",
+    "tracking",
+    "defaults",
+    "runs",
+];
 
 impl Experiment {
     /// Reads and parses an experiment file.
@@ -162,6 +171,25 @@ impl Experiment {
                 message: "no runs: add at least one [[runs]] table".into(),
             });
         }
+        let tracking = match root.get("tracking") {
+            None => None,
+            Some(value) => {
+                let de = toml::de::ValueDeserializer::from(value.clone());
+                let spec: TrackingSpec =
+                    serde::Deserialize::deserialize(de).map_err(|e| SpecError::Field {
+                        at: at(e.span().unwrap_or_else(|| value.span())),
+                        field: "tracking".into(),
+                        message: e.message().to_owned(),
+                    })?;
+                spec.validate()
+                    .map_err(|(field, message)| SpecError::Field {
+                        at: at(value.span()),
+                        field: format!("tracking.{field}"),
+                        message,
+                    })?;
+                Some(spec)
+            }
+        };
         Ok(Self {
             name,
             description,
@@ -169,6 +197,7 @@ impl Experiment {
             path: path.to_owned(),
             source,
             runs,
+            tracking,
         })
     }
 

@@ -433,3 +433,76 @@ impl RunSpec {
             .join(&self.name)
     }
 }
+
+/// `[tracking]`: log every run to an MLflow tracking server. Without the table, runs are tracked
+/// when `MLFLOW_TRACKING_URI` is set (MLflow's own convention) and not otherwise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingSpec {
+    /// `http(s)://host:port` of the server. Default: `MLFLOW_TRACKING_URI`. `--tracking-uri`
+    /// overrides it.
+    #[serde(default)]
+    pub uri: Option<String>,
+    /// `false` turns tracking off even when `MLFLOW_TRACKING_URI` is set. Default true.
+    #[serde(default = "d_true")]
+    pub enabled: bool,
+    /// MLflow experiment the runs go to (created when missing). Default:
+    /// `MLFLOW_EXPERIMENT_NAME`, else the experiment's `name`.
+    #[serde(default)]
+    pub experiment: Option<String>,
+    /// Log the training loss of every this many batches as `batch_loss` (0: only the evaluation
+    /// metrics). Default 10.
+    #[serde(default = "d_log_every")]
+    pub log_every: u64,
+    /// Upload the best weights (`best/`) as artifacts too. Default false.
+    #[serde(default)]
+    pub checkpoints: bool,
+    /// At the end of the sweep, wait at most this long for the server to take what is still
+    /// queued; the rest stays spooled on disk for the next run or `runner sync`. Default 30.
+    #[serde(default = "d_flush_timeout")]
+    pub flush_timeout_s: f64,
+    /// Extra tags on every run.
+    #[serde(default)]
+    pub tags: std::collections::BTreeMap<String, String>,
+}
+
+fn d_log_every() -> u64 {
+    10
+}
+fn d_flush_timeout() -> f64 {
+    30.0
+}
+
+impl Default for TrackingSpec {
+    fn default() -> Self {
+        Self {
+            uri: None,
+            enabled: true,
+            experiment: None,
+            log_every: d_log_every(),
+            checkpoints: false,
+            flush_timeout_s: d_flush_timeout(),
+            tags: Default::default(),
+        }
+    }
+}
+
+impl TrackingSpec {
+    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+        if let Some(uri) = &self.uri
+            && !(uri.starts_with("http://") || uri.starts_with("https://"))
+        {
+            return Err((
+                "uri".into(),
+                "must start with http:// or https:// (rateme talks to a tracking server over REST; file stores are not supported)".into(),
+            ));
+        }
+        if !(self.flush_timeout_s >= 0.0 && self.flush_timeout_s.is_finite()) {
+            return Err((
+                "flush_timeout_s".into(),
+                "must be a number of seconds ≥ 0".into(),
+            ));
+        }
+        Ok(())
+    }
+}

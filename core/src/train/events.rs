@@ -35,6 +35,8 @@ pub enum Event<'a> {
         run: &'a str,
         start: u64,
         total: u64,
+        /// The device it trains on.
+        device: &'a str,
     },
     /// One training batch finished.
     Batch { batch: u64, loss: f64, lr: f64 },
@@ -42,8 +44,13 @@ pub enum Event<'a> {
     Evaluated(&'a EvalRecord),
     /// A checkpoint was written after `batch` batches.
     Checkpointed { batch: u64 },
-    /// The run finished all its batches.
-    Finished,
+    /// The run finished all its batches (its summary is written).
+    Finished(&'a super::RunSummary),
+    /// The user stopped the run (Ctrl-C, SIGTERM) after `batch` batches; a checkpoint of that
+    /// batch is written, so `--resume` continues it.
+    Interrupted { batch: u64 },
+    /// The run stopped on an error.
+    Failed { message: &'a str },
 }
 
 /// A listener.
@@ -173,7 +180,9 @@ impl Default for ProgressSink {
 impl Sink for ProgressSink {
     fn on_event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
         match event {
-            Event::Started { run, start, total } => {
+            Event::Started {
+                run, start, total, ..
+            } => {
                 self.run = (*run).to_owned();
                 self.total = *total;
                 self.start = *start;
@@ -207,7 +216,7 @@ impl Sink for ProgressSink {
                 }
             }
             Event::Checkpointed { .. } => {}
-            Event::Finished => {
+            Event::Finished(_) | Event::Interrupted { .. } | Event::Failed { .. } => {
                 if let Some(bar) = &self.bar {
                     bar.finish_and_clear();
                 }

@@ -48,6 +48,9 @@ pub enum RunError {
     /// Writing outputs failed.
     #[error("{}: {message}", path.display())]
     Io { path: PathBuf, message: String },
+    /// Ctrl-C or SIGTERM: stopped after `batch` with a checkpoint written.
+    #[error("stopped by the user after batch {batch}; `--resume` continues from there")]
+    Interrupted { batch: u64 },
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
@@ -232,7 +235,27 @@ fn epoch_order(train: &[usize], seed: u64, epoch: u64) -> Vec<usize> {
 }
 
 /// Trains one run. Writes `<run dir>/metrics.csv`, `checkpoint/`, `best/` and `summary.json`.
+/// The sinks hear how it ends: `Finished`, `Interrupted` or `Failed`.
 pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
+    let mut sinks = std::mem::take(&mut opts.sinks);
+    let result = run_with(opts, &mut sinks);
+    if let Err(e) = &result
+        && !matches!(e, RunError::Interrupted { .. })
+    {
+        let message = e.to_string();
+        for s in sinks.iter_mut() {
+            if let Err(err) = s.on_event(&Event::Failed { message: &message }) {
+                tracing::warn!("reporting the failure: {err}");
+            }
+        }
+    }
+    result
+}
+
+fn run_with<'a>(
+    opts: RunOptions<'a>,
+    sinks: &mut Vec<Box<dyn Sink + 'a>>,
+) -> Result<RunSummary, RunError> {
     let spec = opts.spec;
     let exp = opts.experiment;
     let session_start = Instant::now();
@@ -357,10 +380,11 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
     }
 
     let csv_path = dir.join("metrics.csv");
-    let mut sinks: Vec<Box<dyn Sink + '_>> = vec![Box::new(
-        CsvSink::new(csv_path.clone(), &state.history).map_err(io(&csv_path))?,
-    )];
-    sinks.append(&mut opts.sinks);
+    sinks.insert(
+        0,
+        Box::new(CsvSink::new(csv_path.clone(), &state.history).map_err(io(&csv_path))?),
+    );
+    let device_name = device_spec.to_string();
     let mut emit = |e: Event<'_>| -> Result<(), RunError> {
         for s in sinks.iter_mut() {
             s.on_event(&e).map_err(io(&dir))?;
@@ -371,6 +395,7 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         run: &spec.name,
         start: state.batch,
         total: spec.batches,
+        device: &device_name,
     })?;
 
     let augment = spec.data.augment.then_some(&Augment::RECIPE);
@@ -468,14 +493,19 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
             state.history.push(record.clone());
             emit(Event::Evaluated(&record))?;
         }
-        if (spec.checkpoint_every > 0 && batch_no % spec.checkpoint_every == 0) || last {
+        let stop = crate::interrupt::requested() && !last;
+        if (spec.checkpoint_every > 0 && batch_no % spec.checkpoint_every == 0) || last || stop {
             state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
             let t = weights(&model, true)?;
             checkpoint::save(&ckpt_dir, &t, &state, &card_json).map_err(io(&ckpt_dir))?;
             emit(Event::Checkpointed { batch: batch_no })?;
         }
+        if stop {
+            tracing::warn!(run = %spec.name, batch = batch_no, "stopped by the user; checkpoint written");
+            emit(Event::Interrupted { batch: batch_no })?;
+            return Err(RunError::Interrupted { batch: batch_no });
+        }
     }
-    emit(Event::Finished)?;
 
     let best_batch = state.best.map_or(state.batch, |(_, b)| b);
     let best = state
@@ -505,7 +535,7 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
         batches: state.batch,
         wall_s: state.elapsed_s,
         images_per_s: (state.batch as f64 * batch_size as f64) / state.train_s.max(1e-9),
-        device: device_spec.to_string(),
+        device: device_name.clone(),
         train_size: data.train.len(),
         val_size: data.val.len(),
         history: state.history.clone(),
@@ -517,5 +547,6 @@ pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
             .as_bytes(),
     )
     .map_err(io(&summary_path))?;
+    emit(Event::Finished(&summary))?;
     Ok(summary)
 }

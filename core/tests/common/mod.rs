@@ -98,9 +98,22 @@ grad_clip = 1.0
     path
 }
 
-/// Runs `runner <experiment> --plugins <plugin dir> <extra...>` and returns its output.
+/// Runs `runner <experiment> --plugins <plugin dir> <extra...>` and returns its output. MLflow
+/// settings of the calling environment are removed: tests opt in to tracking explicitly.
 pub fn train(experiment: &Path, extra: &[&str]) -> std::process::Output {
+    train_with_env(experiment, extra, &[])
+}
+
+/// [`train`] with extra environment variables.
+pub fn train_with_env(
+    experiment: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("MLFLOW_EXPERIMENT_NAME")
+        .envs(env.iter().copied())
         .arg(experiment)
         .arg("--plugins")
         .arg(plugin_dir())
