@@ -149,6 +149,7 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
             );
             tracking::Tracking::start(&exp, settings)
         });
+    rateme::interrupt::install();
     let opts = SweepOptions {
         device,
         resume: args.resume,
@@ -303,7 +304,6 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     let cli = Cli::parse();
-    rateme::interrupt::install();
     let result = match cli.command {
         None => train(cli.train),
         Some(Command::Train(a)) => train(a),

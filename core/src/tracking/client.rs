@@ -243,7 +243,16 @@ impl Client {
         };
         let exp = match found {
             Some(v) => v,
-            None => match self.call(Method::POST, "experiments/create", &json!({ "name": name })) {
+            // Tagged as model training, so MLflow 3's UI opens it on its runs, not on GenAI
+            // traces.
+            None => match self.call(
+                Method::POST,
+                "experiments/create",
+                &json!({
+                    "name": name,
+                    "tags": [{ "key": "mlflow.experimentKind", "value": "custom_model_development" }],
+                }),
+            ) {
                 Ok(v) => return string_at(&v, &["experiment_id"]),
                 // Created by someone else in between.
                 Err(ApiError::Rejected { message })

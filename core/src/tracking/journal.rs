@@ -133,23 +133,42 @@ impl JournalWriter {
     /// name and returns that name: the upload sends the file as it was when the run ended, even
     /// if a later run rewrites it before the server is reachable.
     pub fn snapshot(&mut self, src: &Path) -> std::io::Result<String> {
-        let files = self.dir.join(FILES);
-        std::fs::create_dir_all(&files)?;
         let base = src
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "file".into());
-        let n = std::fs::read_dir(&files)?.count();
-        let name = format!("{n:04}-{base}");
-        let dst = files.join(&name);
+        let name = self.snapshot_name(&base)?;
+        let dst = self.dir.join(FILES).join(&name);
         let large = std::fs::metadata(src)?.len() > 16 << 20;
         if !(large && std::fs::hard_link(src, &dst).is_ok()) {
-            let tmp = files.join(format!(".{name}.tmp"));
-            std::fs::copy(src, &tmp)?;
-            File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &dst)?;
+            crate::fsutil::write_atomic(&dst, &std::fs::read(src)?)?;
         }
         Ok(name)
+    }
+
+    /// Like [`Self::snapshot`], for content held in memory.
+    pub fn snapshot_bytes(&mut self, base: &str, bytes: &[u8]) -> std::io::Result<String> {
+        let name = self.snapshot_name(base)?;
+        crate::fsutil::write_atomic(&self.dir.join(FILES).join(&name), bytes)?;
+        Ok(name)
+    }
+
+    /// A name not used before in this journal's snapshot folder (uploaded snapshots are
+    /// deleted, so the journal's artifact records are counted, not the files).
+    fn snapshot_name(&self, base: &str) -> std::io::Result<String> {
+        std::fs::create_dir_all(self.dir.join(FILES))?;
+        let used = read_from(&self.dir, 0, usize::MAX)?
+            .iter()
+            .filter(|e| matches!(e.record, Some(Record::Artifact { .. })))
+            .count();
+        let mut n = used;
+        loop {
+            let name = format!("{n:04}-{base}");
+            if !self.dir.join(FILES).join(&name).exists() {
+                return Ok(name);
+            }
+            n += 1;
+        }
     }
 }
 

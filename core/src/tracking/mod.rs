@@ -63,20 +63,29 @@ impl Settings {
             return Ok(None);
         }
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        let Some(uri) = overrides
-            .uri
-            .clone()
-            .or_else(|| spec.uri.clone())
-            .or_else(|| env(URI_ENV))
-        else {
-            return Ok(None);
+        let is_http = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        let uri = match overrides.uri.clone().or_else(|| spec.uri.clone()) {
+            Some(uri) if !is_http(&uri) => {
+                return Err(format!(
+                    "tracking URI `{}`: rateme talks to an MLflow tracking server over REST; give http(s)://host:port (start one with `mlflow server`)",
+                    client::redact(&uri)
+                ));
+            }
+            Some(uri) => uri,
+            None => match env(URI_ENV) {
+                Some(uri) if is_http(&uri) => uri,
+                Some(uri) => {
+                    // Set for other MLflow clients (a file store, Databricks): not for us to
+                    // fail on.
+                    tracing::warn!(
+                        "{URI_ENV}=`{}` is not an http(s) tracking server; runs are not tracked",
+                        client::redact(&uri)
+                    );
+                    return Ok(None);
+                }
+                None => return Ok(None),
+            },
         };
-        if !(uri.starts_with("http://") || uri.starts_with("https://")) {
-            return Err(format!(
-                "tracking URI `{}`: rateme talks to an MLflow tracking server over REST; give http(s)://host:port (start one with `mlflow server`)",
-                client::redact(&uri)
-            ));
-        }
         let experiment = spec
             .experiment
             .clone()
@@ -324,7 +333,9 @@ impl RunTracker {
         let dir = base.join(&uid);
         let mut tags = self.tags.clone();
         tags.push(("rateme.uid".into(), uid.clone()));
-        tags.push(("rateme.device".into(), device.into()));
+        if !device.is_empty() {
+            tags.push(("rateme.device".into(), device.into()));
+        }
         let mut w = JournalWriter::create(
             &dir,
             &Record::Start {
@@ -463,13 +474,10 @@ impl RunTracker {
                 });
             }
         }
-        let exp_copy = w.dir().join(".experiment.toml");
-        std::fs::write(&exp_copy, &self.experiment_file)?;
         out.push(Record::Artifact {
-            file: w.snapshot(&exp_copy)?,
+            file: w.snapshot_bytes("experiment.toml", self.experiment_file.as_bytes())?,
             path: "experiment.toml".into(),
         });
-        let _ = std::fs::remove_file(exp_copy);
         Ok(out)
     }
 }
