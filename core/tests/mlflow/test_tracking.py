@@ -187,3 +187,16 @@ def test_stopped_and_resumed_runs_continue_their_mlflow_run(server, tmp_path):
     redone = before_kill - stopped_at
     assert_history_equals_csv(client, run, csv_path, batches=batches, log_every=5,
                               redone_steps=redone)
+
+
+def test_a_failing_run_is_failed_with_its_error(server, tmp_path):
+    exp = experiment(tmp_path / "exp.toml", server.uri, runs=("broken",))
+    text = exp.read_text()
+    text = "\n".join(l for l in text.splitlines() if not l.startswith("synthetic ="))
+    exp.write_text(text.replace("data/ratings.csv", "data/missing.csv"))
+    out = run_runner(exp)
+    assert out.returncode == 2, out.stderr
+    run = only_run(server.client(), f"rateme-tests-{tmp_path.name}", "broken")
+    assert run.info.status == "FAILED"
+    assert run.info.end_time
+    assert "missing.csv" in run.data.tags["rateme.error"]
