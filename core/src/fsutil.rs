@@ -24,12 +24,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// FNV-1a (64 bit) of `bytes` as 16 hex digits: a stable content hash (the same on every
 /// build, unlike `DefaultHasher`), used to tell whether a run's settings changed.
 pub fn fnv1a_hex(bytes: &[u8]) -> String {
+    format!("{:016x}", fnv1a(bytes))
+}
+
+/// FNV-1a (64 bit) of `bytes`.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    format!("{h:016x}")
+    h
 }
 
 fn tmp_path(path: &Path) -> PathBuf {

@@ -39,6 +39,9 @@ enum Command {
     /// Send what earlier runs left unsent to their MLflow servers (runs of an experiment file,
     /// or every run under a folder; default: runs/).
     Sync(SyncArgs),
+    /// Build ratings tables from Reddit dumps (see the README's "Reddit ingest").
+    #[command(subcommand)]
+    Ingest(IngestCommand),
     /// List the plugins found in the plugin directory.
     Plugins {
         /// Plugin directory (default: the runner's own directory).
@@ -73,6 +76,49 @@ struct TrainArgs {
     /// Do not log to MLflow, whatever the experiment file or environment says.
     #[arg(long, conflicts_with = "tracking_uri")]
     no_tracking: bool,
+}
+
+#[derive(Subcommand)]
+enum IngestCommand {
+    /// Pushshift-style dumps (zstd, --long=31 windows, or plain NDJSON) → per-post ratings.
+    Reddit(RedditArgs),
+    /// Write a synthetic Pushshift-format dump (for tests and benchmarks; no real data).
+    FakeDump(FakeDumpArgs),
+}
+
+#[derive(Args)]
+struct RedditArgs {
+    /// Comments dump (`.zst` or `.ndjson`).
+    #[arg(long)]
+    comments: PathBuf,
+    /// Output folder: ratings.parquet, summary.json, ratings_hist.svg.
+    #[arg(long)]
+    out: PathBuf,
+    /// Rating rule: ratemeai (RateMeAI's, the default) or strict.
+    #[arg(long, default_value = "ratemeai")]
+    extractor: String,
+    /// Parse threads (default: one per core, one core left to decompression).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+#[derive(Args)]
+struct FakeDumpArgs {
+    /// Comment lines.
+    #[arg(long, default_value_t = 1_000_000)]
+    comments: u64,
+    /// Comments per post on average.
+    #[arg(long, default_value_t = 20)]
+    per_post: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output folder: comments.ndjson and submissions.ndjson.
+    #[arg(long)]
+    out: PathBuf,
+    /// Base URL of the image links in the submissions.
+    #[arg(long, default_value = "https://example.invalid")]
+    image_base: String,
 }
 
 #[derive(Args)]
@@ -274,6 +320,54 @@ fn sync(args: SyncArgs) -> Result<ExitCode> {
     }
 }
 
+fn ingest(cmd: IngestCommand) -> Result<ExitCode> {
+    use rateme::ingest;
+    match cmd {
+        IngestCommand::Reddit(a) => {
+            let extractor = match a.extractor.as_str() {
+                "ratemeai" => ingest::rating::Extractor::Ratemeai,
+                "strict" => ingest::rating::Extractor::Strict,
+                other => bail!("--extractor {other}: valid values are ratemeai and strict"),
+            };
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let opts = ingest::OfflineOptions {
+                comments: a.comments,
+                out: a.out,
+                extractor,
+                workers: a.workers.unwrap_or((cores - 1).max(1)),
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let summary = ingest::offline(&opts)?;
+            println!("{}", ingest::describe(&summary));
+            println!("wrote {}", opts.out.join(ingest::files::RATINGS).display());
+        }
+        IngestCommand::FakeDump(a) => {
+            let spec = ingest::fake::FakeDump {
+                comments: a.comments,
+                per_post: a.per_post,
+                seed: a.seed,
+                ..Default::default()
+            };
+            std::fs::create_dir_all(&a.out)?;
+            let write = |name: &str,
+                         f: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>|
+             -> Result<()> {
+                let path = a.out.join(name);
+                let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                f(&mut w)?;
+                std::io::Write::flush(&mut w)?;
+                println!("wrote {}", path.display());
+                Ok(())
+            };
+            write("comments.ndjson", &|w| spec.write_comments(w))?;
+            write("submissions.ndjson", &|w| {
+                spec.write_submissions(&a.image_base, w)
+            })?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
     let host = host_for(plugins)?;
     if host.libraries.is_empty() {
@@ -310,6 +404,7 @@ fn main() -> ExitCode {
         Some(Command::Report(a)) => report(a),
         Some(Command::Predict(a)) => predict(a),
         Some(Command::Sync(a)) => sync(a),
+        Some(Command::Ingest(c)) => ingest(c),
         Some(Command::Plugins { plugins }) => list_plugins(plugins),
     };
     match result {

@@ -1,3 +1,184 @@
 //! Ingesting Reddit rating threads (Pushshift-style dumps) into a training manifest.
 
+pub mod dump;
+pub mod fields;
 pub mod rating;
+pub mod ratings;
+
+use std::path::Path;
+
+/// Why ingest stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Reading a dump failed.
+    #[error(transparent)]
+    Dump(#[from] dump::DumpError),
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io { path: String, message: String },
+    /// A table could not be built, written or read.
+    #[error("{path}: {message}")]
+    Table { path: String, message: String },
+}
+
+impl IngestError {
+    pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    pub(crate) fn table(path: &Path, e: impl std::fmt::Display) -> Self {
+        Self::Table {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+}
+pub mod fake;
+
+/// Options of the offline step.
+#[derive(Debug, Clone)]
+pub struct OfflineOptions {
+    /// Comments dump.
+    pub comments: std::path::PathBuf,
+    /// Output folder.
+    pub out: std::path::PathBuf,
+    /// Rating rule.
+    pub extractor: rating::Extractor,
+    /// Parse threads (besides the decompressing one).
+    pub workers: usize,
+    /// Show a progress bar (else nothing).
+    pub progress: bool,
+}
+
+/// What the offline step did (saved as `summary.json`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// Rating rule used.
+    pub extractor: rating::Extractor,
+    /// Comments pass counts.
+    pub comments: ratings::CommentCounts,
+    /// Seconds the comments pass took.
+    pub comments_s: f64,
+    /// Peak resident memory of the process (KiB, from the kernel; Linux only).
+    pub peak_rss_kib: Option<u64>,
+}
+
+/// This process's peak resident set size (`VmHWM`), in KiB.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The file names ingest writes into its output folder.
+pub mod files {
+    /// Per-post ratings.
+    pub const RATINGS: &str = "ratings.parquet";
+    /// What the run did.
+    pub const SUMMARY: &str = "summary.json";
+    /// Histogram of the weighted ratings.
+    pub const HISTOGRAM: &str = "ratings_hist.svg";
+}
+
+/// The offline step: comments → `ratings.parquet`, `summary.json`, `ratings_hist.svg`. Needs no
+/// network and no submissions dump.
+pub fn offline(opts: &OfflineOptions) -> Result<Summary, IngestError> {
+    std::fs::create_dir_all(&opts.out).map_err(|e| IngestError::io(&opts.out, e))?;
+    let bar = opts.progress.then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "comments [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let started = std::time::Instant::now();
+    let counts = ratings::write_post_ratings(
+        &opts.comments,
+        &opts.out.join(files::RATINGS),
+        opts.extractor,
+        opts.workers,
+        |done, total| {
+            if let Some(bar) = &bar {
+                bar.set_length(total);
+                bar.set_position(done);
+            }
+        },
+    )?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let summary = Summary {
+        extractor: opts.extractor,
+        comments: counts,
+        comments_s: started.elapsed().as_secs_f64(),
+        peak_rss_kib: peak_rss_kib(),
+    };
+    let path = opts.out.join(files::SUMMARY);
+    crate::fsutil::write_atomic(
+        &path,
+        serde_json::to_string_pretty(&summary)
+            .expect("summary serialises")
+            .as_bytes(),
+    )
+    .map_err(|e| IngestError::io(&path, e))?;
+    let svg = opts.out.join(files::HISTOGRAM);
+    histogram_svg(&summary.comments.histogram, &svg).map_err(|e| IngestError::io(&svg, e))?;
+    Ok(summary)
+}
+
+/// Plots the histogram of weighted ratings (40 bins over 0..10).
+fn histogram_svg(bins: &[u64], path: &Path) -> Result<(), String> {
+    use plotters::prelude::*;
+    let max = bins.iter().copied().max().unwrap_or(0).max(1);
+    let root = SVGBackend::new(path, (720, 400)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Weighted rating per post", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(56)
+        .build_cartesian_2d(0f64..10f64, 0u64..max + max / 10)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("weighted rating")
+        .y_desc("posts")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(bins.iter().enumerate().map(|(i, &n)| {
+            let x0 = i as f64 * 0.25;
+            Rectangle::new([(x0, 0), (x0 + 0.25, n)], BLUE.mix(0.6).filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// One paragraph for the terminal.
+pub fn describe(s: &Summary) -> String {
+    let c = &s.comments;
+    let mut text = format!(
+        "comments: {} lines ({:.1} MB) in {:.1} s (peak memory {} MiB), {} malformed, {} top-level, {} rated ({}) → {} posts with a rating",
+        c.lines.lines,
+        c.lines.bytes as f64 / 1e6,
+        s.comments_s,
+        s.peak_rss_kib
+            .map_or("?".into(), |k| (k / 1024).to_string()),
+        c.lines.malformed,
+        c.top_level,
+        c.rated,
+        s.extractor.name(),
+        c.posts
+    );
+    for (line, start, why) in &c.lines.samples {
+        text.push_str(&format!("\n  malformed line {line}: {why}: {start}"));
+    }
+    text
+}
