@@ -220,7 +220,7 @@ fn read_blocks(
                 ""
             };
             return Err(format!(
-                "read error after {read_total} decompressed bytes: {e}{hint}; the dump is truncated or corrupt, lines before this point were used"
+                "read error after {read_total} decompressed bytes: {e}{hint}; the dump is truncated or corrupt (check it with `zstd -t --long=31`); nothing was written"
             ));
         }
         let filled = buf.len();
