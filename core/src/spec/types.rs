@@ -109,7 +109,8 @@ fn empty_options() -> Spanned<toml::Value> {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// Ratings table (CSV) with columns `path` (image file, relative to `images`), `target`
+    /// Ratings table (CSV, or parquet by its `.parquet` extension) with columns `path` (image
+    /// file, relative to `images`), `target`
     /// (the rating) and optionally `group` (rows of one group never straddle the split) and
     /// `weight`.
     pub table: PathBuf,
