@@ -7,6 +7,7 @@
 pub mod data;
 pub mod device;
 pub mod fsutil;
+pub mod http;
 pub mod ingest;
 pub mod interrupt;
 pub mod plugins;

@@ -4,9 +4,12 @@
 //! not grow with the dump.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
+mod common;
+
+use common::compress_long31;
 use rateme::ingest::fake::FakeDump;
 use rateme::ingest::ratings::{PostRating, read_post_ratings};
 
@@ -119,17 +122,6 @@ fn assert_same(got: &[PostRating], want: &HashMap<String, PostRating>) {
             assert!((a - b).abs() < 1e-9, "{} {what}: {a} vs {b}", g.id);
         }
     }
-}
-
-/// zstd as real dumps are written: long-distance matching, a 2^31 window declared in the frame
-/// (streamed, so no content size lets a decoder shrink it).
-fn compress_long31(src: &[u8], dst: &Path) {
-    let file = std::fs::File::create(dst).unwrap();
-    let mut enc = zstd::stream::write::Encoder::new(file, 3).unwrap();
-    enc.long_distance_matching(true).unwrap();
-    enc.window_log(31).unwrap();
-    enc.write_all(src).unwrap();
-    enc.finish().unwrap();
 }
 
 #[test]

@@ -80,8 +80,11 @@ struct TrainArgs {
 
 #[derive(Subcommand)]
 enum IngestCommand {
-    /// Pushshift-style dumps (zstd, --long=31 windows, or plain NDJSON) → per-post ratings.
+    /// Pushshift-style dumps (zstd, --long=31 windows, or plain NDJSON) → per-post ratings and
+    /// the posts to download (offline; no network).
     Reddit(RedditArgs),
+    /// Download the rated posts' images and write the training manifest (resumable).
+    Download(DownloadArgs),
     /// Write a synthetic Pushshift-format dump (for tests and benchmarks; no real data).
     FakeDump(FakeDumpArgs),
 }
@@ -91,9 +94,16 @@ struct RedditArgs {
     /// Comments dump (`.zst` or `.ndjson`).
     #[arg(long)]
     comments: PathBuf,
-    /// Output folder: ratings.parquet, summary.json, ratings_hist.svg.
+    /// Submissions dump (`.zst` or `.ndjson`): adds posts.parquet, the posts to download.
+    #[arg(long)]
+    submissions: Option<PathBuf>,
+    /// Output folder: ratings.parquet, summary.json, ratings_hist.svg (and posts.parquet).
     #[arg(long)]
     out: PathBuf,
+    /// Which posts to keep: ratemeai (media and an imgur url, not removed; RateMeAI's) or
+    /// all-images (also i.redd.it, galleries, direct image links).
+    #[arg(long, default_value = "ratemeai")]
+    posts: String,
     /// Rating rule: ratemeai (RateMeAI's, the default) or strict.
     #[arg(long, default_value = "ratemeai")]
     extractor: String,
@@ -116,9 +126,44 @@ struct FakeDumpArgs {
     /// Output folder: comments.ndjson and submissions.ndjson.
     #[arg(long)]
     out: PathBuf,
-    /// Base URL of the image links in the submissions.
-    #[arg(long, default_value = "https://example.invalid")]
-    image_base: String,
+}
+
+#[derive(Args)]
+struct DownloadArgs {
+    /// The ingest folder (from `runner ingest reddit --submissions ...`).
+    #[arg(long)]
+    out: PathBuf,
+    /// Downloads at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Minimum milliseconds between two requests to one host.
+    #[arg(long, default_value_t = 250)]
+    per_host_interval_ms: u64,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Retries of a transient failure (timeout, 5xx, 429).
+    #[arg(long, default_value_t = 4)]
+    retries: u32,
+    /// First retry delay in milliseconds (doubles each retry).
+    #[arg(long, default_value_t = 1000)]
+    backoff_ms: u64,
+    /// User-Agent header.
+    #[arg(long)]
+    user_agent: Option<String>,
+    /// Rewrite URLs starting with FROM to start with TO (repeatable; first match wins), for a
+    /// mirror or a cache, e.g. `--url-map https://i.imgur.com/=http://mirror:8080/imgur/`.
+    #[arg(long, value_name = "FROM=TO")]
+    url_map: Vec<String>,
+    /// Imgur API base URL (albums; needs IMGUR_CLIENT_ID in the environment).
+    #[arg(long, default_value = "https://api.imgur.com")]
+    imgur_api: String,
+    /// Retry failures an earlier run recorded as final (404, not an image, ...).
+    #[arg(long)]
+    retry_failed: bool,
+    /// Only the first N posts (a trial run).
+    #[arg(long)]
+    limit: Option<usize>,
 }
 
 #[derive(Args)]
@@ -330,8 +375,16 @@ fn ingest(cmd: IngestCommand) -> Result<ExitCode> {
                 other => bail!("--extractor {other}: valid values are ratemeai and strict"),
             };
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let filter = ingest::posts::PostFilter::parse(&a.posts).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--posts {}: valid values are ratemeai and all-images",
+                    a.posts
+                )
+            })?;
             let opts = ingest::OfflineOptions {
                 comments: a.comments,
+                submissions: a.submissions,
+                filter,
                 out: a.out,
                 extractor,
                 workers: a.workers.unwrap_or((cores - 1).max(1)),
@@ -340,6 +393,44 @@ fn ingest(cmd: IngestCommand) -> Result<ExitCode> {
             let summary = ingest::offline(&opts)?;
             println!("{}", ingest::describe(&summary));
             println!("wrote {}", opts.out.join(ingest::files::RATINGS).display());
+            if opts.submissions.is_some() {
+                println!(
+                    "wrote {}; next: runner ingest download --out {}",
+                    opts.out.join(ingest::download::files::POSTS).display(),
+                    opts.out.display()
+                );
+            }
+        }
+        IngestCommand::Download(a) => {
+            let mut opts = ingest::download::DownloadOptions::new(a.out);
+            let fetch = &mut opts.fetch;
+            fetch.per_host_interval = Duration::from_millis(a.per_host_interval_ms);
+            fetch.timeout = Duration::try_from_secs_f64(a.timeout)
+                .map_err(|_| anyhow::anyhow!("--timeout {}: give seconds > 0", a.timeout))?;
+            fetch.retries = a.retries;
+            fetch.backoff = Duration::from_millis(a.backoff_ms);
+            if let Some(ua) = a.user_agent {
+                fetch.user_agent = ua;
+            }
+            for m in &a.url_map {
+                fetch.url_map.push(
+                    ingest::fetch::parse_url_map(m)
+                        .map_err(|e| anyhow::anyhow!("--url-map {e}"))?,
+                );
+            }
+            opts.concurrency = a.concurrency.max(1);
+            opts.imgur_api = a.imgur_api;
+            opts.retry_failed = a.retry_failed;
+            opts.limit = a.limit;
+            opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let summary = ingest::download::download(&opts)?;
+            println!("{}", ingest::download::describe(&summary));
+            println!(
+                "wrote {} ({} images); train on it with data.table = \"{}\"",
+                opts.dir.join(ingest::download::files::MANIFEST).display(),
+                summary.images_ok,
+                opts.dir.join(ingest::download::files::MANIFEST).display()
+            );
         }
         IngestCommand::FakeDump(a) => {
             let spec = ingest::fake::FakeDump {
@@ -360,9 +451,7 @@ fn ingest(cmd: IngestCommand) -> Result<ExitCode> {
                 Ok(())
             };
             write("comments.ndjson", &|w| spec.write_comments(w))?;
-            write("submissions.ndjson", &|w| {
-                spec.write_submissions(&a.image_base, w)
-            })?;
+            write("submissions.ndjson", &|w| spec.write_submissions(w))?;
         }
     }
     Ok(ExitCode::SUCCESS)

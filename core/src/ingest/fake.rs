@@ -151,29 +151,29 @@ impl FakeDump {
         Ok(())
     }
 
-    /// Writes a submissions dump for the posts, their image links under `image_base` (e.g.
-    /// `https://i.imgur.com` or a test server): single images, albums, i.redd.it, galleries,
-    /// removed and self posts.
-    pub fn write_submissions(&self, image_base: &str, mut w: impl Write) -> std::io::Result<()> {
+    /// Writes a submissions dump for the posts, with real hosts' link shapes (serve them from a
+    /// test server with the downloader's URL map): imgur single images, pages and albums,
+    /// i.redd.it, galleries, removed, video and self posts.
+    pub fn write_submissions(&self, mut w: impl Write) -> std::io::Result<()> {
         let mut rng = Rng::new(self.seed, &[0x5b]);
         for p in 0..self.posts() {
             let id = post_id(p);
-            let kind = p % 6;
+            let kind = p % 8;
             let (url, media, selftext, extra) = match kind {
                 0 => (
-                    format!("{image_base}/i.imgur.com/{id}.jpg"),
+                    format!("https://i.imgur.com/{id}.jpg"),
                     r#"{"type":"imgur.com"}"#,
                     "",
                     String::new(),
                 ),
                 1 => (
-                    format!("{image_base}/imgur.com/a/{id}"),
+                    format!("https://imgur.com/a/{id}"),
                     r#"{"type":"imgur.com"}"#,
                     "",
                     String::new(),
                 ),
                 2 => (
-                    format!("{image_base}/i.redd.it/{id}.png"),
+                    format!("https://i.redd.it/{id}.png"),
                     "null",
                     "",
                     String::new(),
@@ -183,13 +183,25 @@ impl FakeDump {
                     "null",
                     "",
                     format!(
-                        r#","is_gallery":true,"media_metadata":{{"m1{id}":{{"status":"valid","m":"image/jpg","s":{{"u":"{image_base}/preview.redd.it/m1{id}.jpg?width=640&amp;format=pjpg","x":640,"y":640}}}},"m2{id}":{{"status":"valid","m":"image/png","s":{{"u":"{image_base}/preview.redd.it/m2{id}.png?width=640&amp;s=abc","x":640,"y":640}}}}}},"gallery_data":{{"items":[{{"media_id":"m2{id}","id":1}},{{"media_id":"m1{id}","id":2}}]}}"#
+                        r#","is_gallery":true,"media_metadata":{{"m1{id}":{{"status":"valid","m":"image/jpg","s":{{"u":"https://preview.redd.it/m1{id}.jpg?width=640&amp;format=pjpg","x":640,"y":640}}}},"m2{id}":{{"status":"valid","m":"image/png","s":{{"u":"https://preview.redd.it/m2{id}.png?width=640&amp;s=abc","x":640,"y":640}}}}}},"gallery_data":{{"items":[{{"media_id":"m2{id}","id":1}},{{"media_id":"m1{id}","id":2}}]}}"#
                     ),
                 ),
                 4 => (
-                    format!("{image_base}/i.imgur.com/{id}.jpg"),
+                    format!("https://i.imgur.com/{id}.jpg"),
                     r#"{"type":"imgur.com"}"#,
                     "[removed]",
+                    String::new(),
+                ),
+                5 => (
+                    format!("https://imgur.com/{id}"),
+                    r#"{"type":"imgur.com"}"#,
+                    "",
+                    String::new(),
+                ),
+                6 => (
+                    format!("https://i.imgur.com/{id}.gifv"),
+                    r#"{"type":"imgur.com"}"#,
+                    "",
                     String::new(),
                 ),
                 _ => (
@@ -241,7 +253,7 @@ mod tests {
         assert_eq!(bad, 4);
         assert_eq!(text.lines().count(), 2000);
         let mut subs = Vec::new();
-        spec.write_submissions("http://x", &mut subs).unwrap();
+        spec.write_submissions(&mut subs).unwrap();
         for l in String::from_utf8(subs).unwrap().lines() {
             serde_json::from_str::<serde_json::Value>(l).unwrap();
         }

@@ -1,9 +1,13 @@
 //! Ingesting Reddit rating threads (Pushshift-style dumps) into a training manifest.
 
+pub mod download;
 pub mod dump;
+pub mod fetch;
 pub mod fields;
+pub mod posts;
 pub mod rating;
 pub mod ratings;
+pub mod verify;
 
 use std::path::Path;
 
@@ -43,6 +47,10 @@ pub mod fake;
 pub struct OfflineOptions {
     /// Comments dump.
     pub comments: std::path::PathBuf,
+    /// Submissions dump (optional: without it, no `posts.parquet`).
+    pub submissions: Option<std::path::PathBuf>,
+    /// Which posts to keep for downloading.
+    pub filter: posts::PostFilter,
     /// Output folder.
     pub out: std::path::PathBuf,
     /// Rating rule.
@@ -64,6 +72,12 @@ pub struct Summary {
     pub comments_s: f64,
     /// Peak resident memory of the process (KiB, from the kernel; Linux only).
     pub peak_rss_kib: Option<u64>,
+    /// Submissions pass counts (with a submissions dump).
+    #[serde(default)]
+    pub posts: Option<posts::PostCounts>,
+    /// The download step's counts (once it has run).
+    #[serde(default)]
+    pub downloads: Option<download::DownloadSummary>,
 }
 
 /// This process's peak resident set size (`VmHWM`), in KiB.
@@ -83,54 +97,112 @@ pub mod files {
     pub const HISTOGRAM: &str = "ratings_hist.svg";
 }
 
-/// The offline step: comments → `ratings.parquet`, `summary.json`, `ratings_hist.svg`. Needs no
-/// network and no submissions dump.
-pub fn offline(opts: &OfflineOptions) -> Result<Summary, IngestError> {
-    std::fs::create_dir_all(&opts.out).map_err(|e| IngestError::io(&opts.out, e))?;
-    let bar = opts.progress.then(|| {
+/// A byte-progress bar for a dump pass (hidden unless `show`), and its update callback.
+fn dump_bar(show: bool, what: &str) -> Option<indicatif::ProgressBar> {
+    show.then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "comments [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
-            )
+            indicatif::ProgressStyle::with_template(&format!(
+                "{what} [{{bar:30}}] {{bytes}}/{{total_bytes}} {{bytes_per_sec}} ETA {{eta}}"
+            ))
             .expect("valid template")
             .progress_chars("=> "),
         );
         bar
-    });
+    })
+}
+
+fn bar_update(bar: &Option<indicatif::ProgressBar>) -> impl Fn(u64, u64) + Send + '_ {
+    move |done, total| {
+        if let Some(bar) = bar {
+            bar.set_length(total);
+            bar.set_position(done);
+        }
+    }
+}
+
+/// The offline step: comments → `ratings.parquet`, `summary.json`, `ratings_hist.svg`; with a
+/// submissions dump also `posts.parquet` (the kept posts and their image sources). Needs no
+/// network.
+pub fn offline(opts: &OfflineOptions) -> Result<Summary, IngestError> {
+    std::fs::create_dir_all(&opts.out).map_err(|e| IngestError::io(&opts.out, e))?;
     let started = std::time::Instant::now();
+    let bar = dump_bar(opts.progress, "comments");
+    let ratings_path = opts.out.join(files::RATINGS);
     let counts = ratings::write_post_ratings(
         &opts.comments,
-        &opts.out.join(files::RATINGS),
+        &ratings_path,
         opts.extractor,
         opts.workers,
-        |done, total| {
-            if let Some(bar) = &bar {
-                bar.set_length(total);
-                bar.set_position(done);
-            }
-        },
+        bar_update(&bar),
     )?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    let comments_s = started.elapsed().as_secs_f64();
+    let posts = match &opts.submissions {
+        Some(subs) => {
+            let rated: std::collections::HashSet<String> =
+                ratings::read_post_ratings(&ratings_path)?
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect();
+            let bar = dump_bar(opts.progress, "submissions");
+            let counts = posts::write_posts(
+                subs,
+                &opts.out.join(download::files::POSTS),
+                opts.filter,
+                opts.workers,
+                &|id| rated.contains(id),
+                bar_update(&bar),
+            )?;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            Some(counts)
+        }
+        None => None,
+    };
     let summary = Summary {
         extractor: opts.extractor,
         comments: counts,
-        comments_s: started.elapsed().as_secs_f64(),
+        comments_s,
         peak_rss_kib: peak_rss_kib(),
+        posts,
+        downloads: None,
     };
-    let path = opts.out.join(files::SUMMARY);
-    crate::fsutil::write_atomic(
-        &path,
-        serde_json::to_string_pretty(&summary)
-            .expect("summary serialises")
-            .as_bytes(),
-    )
-    .map_err(|e| IngestError::io(&path, e))?;
+    write_summary(&opts.out, &summary)?;
     let svg = opts.out.join(files::HISTOGRAM);
     histogram_svg(&summary.comments.histogram, &svg).map_err(|e| IngestError::io(&svg, e))?;
     Ok(summary)
+}
+
+fn write_summary(dir: &Path, summary: &Summary) -> Result<(), IngestError> {
+    let path = dir.join(files::SUMMARY);
+    crate::fsutil::write_atomic(
+        &path,
+        serde_json::to_string_pretty(summary)
+            .expect("summary serialises")
+            .as_bytes(),
+    )
+    .map_err(|e| IngestError::io(&path, e))
+}
+
+/// Reads `summary.json` from `dir`.
+pub fn read_summary(dir: &Path) -> Result<Summary, IngestError> {
+    let path = dir.join(files::SUMMARY);
+    let text = std::fs::read_to_string(&path).map_err(|e| IngestError::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| IngestError::io(&path, e))
+}
+
+/// Changes `summary.json` in `dir` (atomically).
+pub(crate) fn merge_summary(
+    dir: &Path,
+    change: impl FnOnce(&mut Summary),
+) -> Result<(), IngestError> {
+    let mut s = read_summary(dir)?;
+    change(&mut s);
+    write_summary(dir, &s)
 }
 
 /// Plots the histogram of weighted ratings (40 bins over 0..10).
@@ -179,6 +251,23 @@ pub fn describe(s: &Summary) -> String {
     );
     for (line, start, why) in &c.lines.samples {
         text.push_str(&format!("\n  malformed line {line}: {why}: {start}"));
+    }
+    if let Some(p) = &s.posts {
+        text.push_str(&format!(
+            "\nsubmissions: {} read, {} malformed lines; {} kept ({} filter), {} of them rated",
+            p.read,
+            p.lines.malformed,
+            p.kept,
+            p.filter.name(),
+            p.kept_rated
+        ));
+        for (why, n) in &p.dropped {
+            text.push_str(&format!("\n  dropped: {why}: {n}"));
+        }
+    }
+    if let Some(d) = &s.downloads {
+        text.push('\n');
+        text.push_str(&download::describe(d));
     }
     text
 }

@@ -149,12 +149,7 @@ impl Client {
         if status.is_success() {
             return Ok(resp);
         }
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = crate::http::retry_after(resp.headers(), std::time::SystemTime::now());
         let body = resp.text().unwrap_or_default();
         let detail = serde_json::from_str::<Value>(&body)
             .ok()

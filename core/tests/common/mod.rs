@@ -130,3 +130,15 @@ pub fn assert_ok(out: &std::process::Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// zstd as real dumps are written: long-distance matching, a 2^31 window declared in the frame
+/// (streamed, so no content size lets a decoder shrink it).
+pub fn compress_long31(src: &[u8], dst: &Path) {
+    let file = std::fs::File::create(dst).unwrap();
+    use std::io::Write;
+    let mut enc = zstd::stream::write::Encoder::new(file, 3).unwrap();
+    enc.long_distance_matching(true).unwrap();
+    enc.window_log(31).unwrap();
+    enc.write_all(src).unwrap();
+    enc.finish().unwrap();
+}
