@@ -2,18 +2,14 @@
 # Reproduces docs/mlflow-ui.png: starts a local MLflow server, trains the demo experiment with
 # tracking on (outputs in a temporary folder, the committed results stay as they are), and takes
 # a screenshot of the experiment's metric charts in headless Chromium (Debian's `chromium`, driven
-# by playwright-core from npm; both installed here when missing).
+# by playwright-core from npm; both installed by scripts/browser-env.sh when missing).
 # Usage: bash scripts/mlflow-screenshot.sh [out.png]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 out="${1:-docs/mlflow-ui.png}"
-command -v chromium >/dev/null || { echo "installing chromium (Debian package)" >&2; apt-get install -y chromium >/dev/null; }
-node_dir="$HOME/.cache/rateme/node"
-if [ ! -d "$node_dir/node_modules/playwright-core" ]; then
-  mkdir -p "$node_dir"
-  (cd "$node_dir" && npm init -y >/dev/null && npm install --silent playwright-core@1.64.1)
-fi
+source scripts/browser-env.sh
+node_dir="$RATEME_NODE_DIR"
 venv=$(bash scripts/mlflow-venv.sh)
 cargo build "${RATEME_TARGETS[@]}"
 work=$(mktemp -d)

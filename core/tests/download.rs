@@ -566,30 +566,5 @@ fn a_killed_download_resumes_with_nothing_lost_or_doubled_and_trains() {
     assert!(summary.contains("\"downloads\""));
 
     // The runner trains on the manifest.
-    let exp = w.join("reddit.toml");
-    std::fs::write(
-        &exp,
-        format!(
-            r#"name = "reddit"
-results_dir = "{w}/results"
-[defaults]
-batches = 6
-eval_every = 3
-batch_size = 8
-output_dir = "{w}/runs"
-head = {{ plugin = "linear" }}
-[defaults.data]
-table = "{m}"
-[[runs]]
-name = "small"
-backbone = {{ plugin = "smallconv", variant = "tiny", options = {{ input_size = 24 }} }}
-"#,
-            w = w.display(),
-            m = killed.join(files::MANIFEST).display()
-        ),
-    )
-    .unwrap();
-    let o = common::train(&exp, &[]);
-    common::assert_ok(&o);
-    assert!(w.join("results/reddit.csv").exists());
+    common::train_tiny_on(&killed.join(files::MANIFEST), w, "reddit");
 }

@@ -42,6 +42,8 @@ enum Command {
     /// Build ratings tables from Reddit dumps (see the README's "Reddit ingest").
     #[command(subcommand)]
     Ingest(IngestCommand),
+    /// Rank a folder of images by pairwise comparisons in the browser (TrueSkill).
+    Rank(RankArgs),
     /// List the plugins found in the plugin directory.
     Plugins {
         /// Plugin directory (default: the runner's own directory).
@@ -164,6 +166,36 @@ struct DownloadArgs {
     /// Only the first N posts (a trial run).
     #[arg(long)]
     limit: Option<usize>,
+}
+
+#[derive(Args)]
+struct RankArgs {
+    /// The image folder (JPEG, PNG, WebP; subfolders too).
+    folder: PathBuf,
+    /// Address to listen on. Keep the loopback default unless others must reach the page.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Port (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 8765)]
+    port: u16,
+    /// Session database (SQLite). Default: `.rateme-rank.sqlite` in the folder.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// TrueSkill mean of a new image (the original app: 0).
+    #[arg(long, default_value_t = 0.0)]
+    mu0: f64,
+    /// TrueSkill deviation of a new image (the original app: 8.33).
+    #[arg(long, default_value_t = 8.33)]
+    sigma0: f64,
+    /// Seed of the pairing modes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the training manifest (path,target,weight,sigma,comparisons) here and exit.
+    #[arg(long, value_name = "CSV")]
+    export_manifest: Option<PathBuf>,
+    /// The manifest's target: mu, or conservative (mu − 3σ).
+    #[arg(long, default_value = "mu")]
+    score: String,
 }
 
 #[derive(Args)]
@@ -457,6 +489,65 @@ fn ingest(cmd: IngestCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn rank(a: RankArgs) -> Result<ExitCode> {
+    use rateme_rank::trueskill::TrueSkill;
+    if !a.folder.is_dir() {
+        bail!(
+            "{}: not a folder; give the folder of images to rank",
+            a.folder.display()
+        );
+    }
+    if !(a.sigma0 > 0.0 && a.sigma0.is_finite() && a.mu0.is_finite()) {
+        bail!(
+            "--mu0 {} --sigma0 {}: give finite numbers, sigma0 > 0",
+            a.mu0,
+            a.sigma0
+        );
+    }
+    let env = TrueSkill {
+        mu: a.mu0,
+        sigma: a.sigma0,
+        ..TrueSkill::default()
+    };
+    let db = a.db.unwrap_or_else(|| a.folder.join(".rateme-rank.sqlite"));
+    if let Some(out) = a.export_manifest {
+        let conservative = match a.score.as_str() {
+            "mu" => false,
+            "conservative" => true,
+            other => bail!("--score {other}: valid values are mu and conservative"),
+        };
+        if !db.exists() {
+            bail!(
+                "{}: no ranking session yet; rank first with `runner rank {}`",
+                db.display(),
+                a.folder.display()
+            );
+        }
+        let ranker =
+            rateme_ranker::open_folder(&a.folder, &db, env, a.seed).map_err(anyhow::Error::msg)?;
+        let text = ranker.manifest_csv(conservative);
+        rateme::fsutil::write_atomic(&out, text.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!(
+            "wrote {} ({} images)",
+            out.display(),
+            text.lines().count() - 1
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    rateme_ranker::serve(rateme_ranker::ServeOptions {
+        settings: rateme_ranker::Settings {
+            root: a.folder,
+            env,
+            seed: a.seed,
+        },
+        db,
+        addr: std::net::SocketAddr::new(a.host, a.port),
+    })
+    .map_err(anyhow::Error::msg)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
     let host = host_for(plugins)?;
     if host.libraries.is_empty() {
@@ -484,6 +575,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     let cli = Cli::parse();
@@ -494,6 +586,7 @@ fn main() -> ExitCode {
         Some(Command::Predict(a)) => predict(a),
         Some(Command::Sync(a)) => sync(a),
         Some(Command::Ingest(c)) => ingest(c),
+        Some(Command::Rank(a)) => rank(a),
         Some(Command::Plugins { plugins }) => list_plugins(plugins),
     };
     match result {

@@ -7,7 +7,7 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::sync_channel;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Largest zstd window accepted: 2^31 bytes, what `zstd --long=31` may declare.
 pub const MAX_WINDOW_LOG: u32 = 31;
@@ -126,16 +126,23 @@ pub struct Block {
 impl Block {
     /// The non-empty lines with their numbers.
     pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        self.data
-            .split(|&b| b == b'\n')
-            .enumerate()
-            .map(|(i, l)| {
-                (
-                    self.first_line + i as u64,
-                    l.strip_suffix(b"\r").unwrap_or(l),
-                )
-            })
-            .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+        let data = &self.data[..];
+        let mut start = 0;
+        let mut no = self.first_line;
+        std::iter::from_fn(move || {
+            while start <= data.len() {
+                let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |k| start + k);
+                let line = &data[start..end];
+                let line_no = no;
+                no += 1;
+                start = end + 1;
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if !line.iter().all(u8::is_ascii_whitespace) {
+                    return Some((line_no, line));
+                }
+            }
+            None
+        })
     }
 }
 
@@ -156,16 +163,19 @@ pub fn par_blocks<T: Send>(
     let path_text = path.display().to_string();
     let (block_tx, block_rx) = sync_channel::<Block>(IN_FLIGHT);
     let block_rx = std::sync::Mutex::new(block_rx);
+    // Parsed blocks' buffers, back to the reader.
+    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(2 * IN_FLIGHT + workers.max(1));
     let (out_tx, out_rx) = sync_channel::<(T, LineStats)>(IN_FLIGHT);
     let mut stats = LineStats::default();
     let read_result = std::thread::scope(|scope| {
         let reader_handle = scope.spawn(move || {
-            read_blocks(reader, block_tx, || {
+            read_blocks(reader, block_tx, free_rx, || {
                 progress(count.load(Ordering::Relaxed), total_in)
             })
         });
         for _ in 0..workers.max(1) {
             let out_tx = out_tx.clone();
+            let free_tx = free_tx.clone();
             let block_rx = &block_rx;
             let parse = &parse;
             scope.spawn(move || {
@@ -179,13 +189,14 @@ pub fn par_blocks<T: Send>(
                         ..Default::default()
                     };
                     let out = parse(&block, &mut s);
+                    let _ = free_tx.try_send(block.data);
                     if out_tx.send((out, s)).is_err() {
                         return;
                     }
                 }
             });
         }
-        drop(out_tx);
+        drop((out_tx, free_tx));
         for (out, s) in out_rx {
             stats.merge(s);
             consume(out);
@@ -199,60 +210,156 @@ pub fn par_blocks<T: Send>(
     Ok(stats)
 }
 
+/// The message for a failed read.
+fn read_error(read_total: u64, e: &std::io::Error) -> String {
+    let hint = if e.to_string().contains("too much memory") {
+        " (the frame's window is over 2 GiB)"
+    } else {
+        ""
+    };
+    format!(
+        "read error after {read_total} decompressed bytes: {e}{hint}; the dump is truncated or corrupt (check it with `zstd -t --long=31`); nothing was written"
+    )
+}
+
+/// Reads `reader` into blocks of whole lines and sends them. Buffers the workers are done with
+/// come back through `free` and are filled again: no allocation (and no page faults) per block.
 fn read_blocks(
     mut reader: Box<dyn Read + Send>,
-    tx: std::sync::mpsc::SyncSender<Block>,
+    tx: SyncSender<Block>,
+    free: Receiver<Vec<u8>>,
     progress: impl Fn(),
 ) -> Result<(), String> {
-    let mut carry: Vec<u8> = Vec::new();
     let mut line_no = 1u64;
     let mut read_total = 0u64;
+    // The block being filled; `buf[..filled]` holds data, starting with the previous block's
+    // partial last line.
+    let mut buf = vec![0u8; BLOCK];
+    let mut filled = 0;
     loop {
-        let mut buf = std::mem::take(&mut carry);
-        buf.reserve(BLOCK);
-        let start = buf.len();
-        // Fill the block (a zstd reader returns short reads); no zero-filling.
-        let want = (BLOCK.max(start) + BLOCK - start) as u64;
-        if let Err(e) = reader.by_ref().take(want).read_to_end(&mut buf) {
-            let hint = if e.to_string().contains("too much memory") {
-                " (the frame's window is over 2 GiB)"
-            } else {
-                ""
-            };
-            return Err(format!(
-                "read error after {read_total} decompressed bytes: {e}{hint}; the dump is truncated or corrupt (check it with `zstd -t --long=31`); nothing was written"
-            ));
+        let start = filled;
+        // Fill the block (a zstd reader returns short reads).
+        while filled < buf.len() {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_error(read_total + (filled - start) as u64, &e)),
+            }
         }
-        let filled = buf.len();
         read_total += (filled - start) as u64;
         progress();
-        let eof = (filled - start) < want as usize;
-        if !eof {
-            // Keep the partial last line for the next block.
-            let cut = match buf.iter().rposition(|&b| b == b'\n') {
+        let eof = filled < buf.len();
+        let cut = if eof {
+            filled
+        } else {
+            match memchr::memrchr(b'\n', &buf[..filled]) {
                 Some(p) => p + 1,
-                None => buf.len(), // one line longer than a block: grow the next read
-            };
-            if cut == buf.len() && !buf.ends_with(b"\n") {
-                carry = buf;
-                continue;
+                None => {
+                    // One line longer than the block: grow it.
+                    buf.resize(buf.len() * 2, 0);
+                    continue;
+                }
             }
-            carry = buf[cut..].to_vec();
-            buf.truncate(cut);
-        }
+        };
+        // The partial last line starts the next block.
+        let tail = filled - cut;
+        let mut next = free.try_recv().unwrap_or_default();
+        next.resize(BLOCK.max(tail + BLOCK / 2), 0);
+        next[..tail].copy_from_slice(&buf[cut..filled]);
+        buf.truncate(cut);
         if !buf.is_empty() {
-            let lines = buf.iter().filter(|&&b| b == b'\n').count() as u64;
+            let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
             let block = Block {
-                data: buf,
+                data: std::mem::replace(&mut buf, next),
                 first_line: line_no,
             };
             line_no += lines;
             if tx.send(block).is_err() {
                 return Ok(());
             }
+        } else {
+            buf = next;
         }
+        filled = tail;
         if eof {
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every non-blank line with its number, through `par_blocks`, in file order.
+    fn lines_of(path: &Path, workers: usize) -> (Vec<(u64, Vec<u8>)>, LineStats) {
+        let mut got = Vec::new();
+        let stats = par_blocks(
+            path,
+            workers,
+            |block, stats| {
+                let lines: Vec<(u64, Vec<u8>)> =
+                    block.lines().map(|(no, l)| (no, l.to_vec())).collect();
+                stats.lines += lines.len() as u64;
+                lines
+            },
+            |lines| got.extend(lines),
+            |_, _| {},
+        )
+        .unwrap();
+        got.sort();
+        (got, stats)
+    }
+
+    #[test]
+    fn blocks_hold_whole_lines_with_their_numbers() {
+        let d = tempfile::tempdir().unwrap();
+        // Short lines over many blocks, blank and CRLF lines, a line longer than two blocks, and
+        // no newline at the end.
+        let mut text = Vec::new();
+        let mut want = Vec::new();
+        let mut no = 0u64;
+        let mut push = |text: &mut Vec<u8>, line: Vec<u8>, ending: &[u8]| {
+            no += 1;
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                want.push((no, line.clone()));
+            }
+            text.extend_from_slice(&line);
+            text.extend_from_slice(ending);
+        };
+        for i in 0..60_000u64 {
+            let line = format!(
+                "{{\"n\":{i},\"pad\":\"{}\"}}",
+                "x".repeat((i % 97) as usize)
+            );
+            let ending: &[u8] = if i % 7 == 0 { b"\r\n" } else { b"\n" };
+            push(&mut text, line.into_bytes(), ending);
+            if i % 1000 == 0 {
+                push(&mut text, Vec::new(), b"\n");
+                push(&mut text, b"   ".to_vec(), b"\n");
+            }
+            if i == 30_000 {
+                push(&mut text, vec![b'y'; BLOCK * 5 / 2], b"\n");
+            }
+        }
+        push(&mut text, b"{\"last\":true}".to_vec(), b"");
+        let path = d.path().join("lines.ndjson");
+        std::fs::write(&path, &text).unwrap();
+        for workers in [1, 3] {
+            let (got, stats) = lines_of(&path, workers);
+            assert_eq!(stats.bytes, text.len() as u64);
+            assert_eq!(stats.lines, want.len() as u64);
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.0, w.0);
+                assert!(g.1 == w.1, "line {}", w.0);
+            }
+        }
+        // Empty and single-line files.
+        std::fs::write(&path, b"").unwrap();
+        assert!(lines_of(&path, 1).0.is_empty());
+        std::fs::write(&path, b"{}").unwrap();
+        assert_eq!(lines_of(&path, 1).0, vec![(1, b"{}".to_vec())]);
     }
 }

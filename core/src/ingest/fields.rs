@@ -122,7 +122,7 @@ impl<'de> Deserialize<'de> for Number {
 }
 
 /// What ingest reads of a comment.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 pub struct Comment<'a> {
     /// `t3_<post id>`.
     #[serde(default, borrow)]

@@ -7,6 +7,7 @@ pub mod fields;
 pub mod posts;
 pub mod rating;
 pub mod ratings;
+pub mod scan;
 pub mod verify;
 
 use std::path::Path;

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::IngestError;
 use super::dump::{self, Block, LineStats};
-use super::fields::{self, Comment};
 use super::rating::Extractor;
+use super::scan;
 
 const BUCKETS: usize = 64;
 
@@ -101,22 +101,20 @@ pub fn rate_block(block: &Block, stats: &mut LineStats, extractor: Extractor) ->
     let mut top = 0;
     for (no, line) in block.lines() {
         stats.lines += 1;
-        let c: Comment = match fields::parse(line) {
-            Ok(c) => c,
+        let c = match scan::top_level(line) {
+            Ok(Some(c)) => c,
+            Ok(None) => continue,
             Err(e) => {
                 stats.malformed(no, line, &e);
                 continue;
             }
         };
-        let Some(thread) = c.top_level_thread() else {
-            continue;
-        };
         top += 1;
-        if let Some(rating) = c.body.get().and_then(|b| extractor.rate(b)) {
+        if let Some(rating) = c.body.as_deref().and_then(|b| extractor.rate(b)) {
             out.push(Rated {
-                thread: thread.to_owned(),
+                thread: c.thread.into_owned(),
                 rating,
-                score: c.score.0.unwrap_or(0.0),
+                score: c.score.unwrap_or(0.0),
             });
         }
     }

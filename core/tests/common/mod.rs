@@ -142,3 +142,35 @@ pub fn compress_long31(src: &[u8], dst: &Path) {
     enc.write_all(src).unwrap();
     enc.finish().unwrap();
 }
+
+/// Trains one tiny run (smallconv + linear head, 6 batches) on the data table `table` with its
+/// working files under `dir`, asserts success and returns the results CSV's path.
+pub fn train_tiny_on(table: &Path, dir: &Path, name: &str) -> PathBuf {
+    let exp = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &exp,
+        format!(
+            r#"name = "{name}"
+results_dir = "{d}/results"
+[defaults]
+batches = 6
+eval_every = 3
+batch_size = 8
+output_dir = "{d}/runs"
+head = {{ plugin = "linear" }}
+[defaults.data]
+table = "{t}"
+[[runs]]
+name = "small"
+backbone = {{ plugin = "smallconv", variant = "tiny", options = {{ input_size = 24 }} }}
+"#,
+            d = dir.display(),
+            t = table.display()
+        ),
+    )
+    .unwrap();
+    assert_ok(&train(&exp, &[]));
+    let results = dir.join(format!("results/{name}.csv"));
+    assert!(results.exists(), "{} missing", results.display());
+    results
+}

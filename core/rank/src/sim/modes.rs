@@ -1,0 +1,113 @@
+//! The modes and estimates the simulator compares.
+
+use crate::pairing::{
+    Active, ActiveConfig, Elimination, NoisySort, Objective, Original, PairingMode, Pivot,
+    RandomPairs,
+};
+
+/// A pairing mode the simulator can build for a seed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModeKind {
+    /// [`RandomPairs`].
+    Random,
+    /// [`Original`] with smart shuffle every 3 comparisons.
+    SmartShuffle,
+    /// [`Elimination`].
+    Elimination,
+    /// [`Active`] with its defaults.
+    Active,
+    /// Ablation: [`Active`] valuing pairs by expected information ([`Objective::Information`]).
+    ActiveInformation,
+    /// Ablation: [`NoisySort`] with random pivots (as in the paper).
+    Sort,
+    /// Ablation: [`NoisySort`] with pivots at the posterior median of their partition.
+    SortMedian,
+}
+
+impl ModeKind {
+    /// Every mode, in table order.
+    pub const ALL: [ModeKind; 7] = [
+        ModeKind::Random,
+        ModeKind::SmartShuffle,
+        ModeKind::Elimination,
+        ModeKind::Active,
+        ModeKind::ActiveInformation,
+        ModeKind::Sort,
+        ModeKind::SortMedian,
+    ];
+
+    /// The modes the benchmark runs by default: the original app's three and the active one.
+    pub const DEFAULT: [ModeKind; 4] = [
+        ModeKind::Random,
+        ModeKind::SmartShuffle,
+        ModeKind::Elimination,
+        ModeKind::Active,
+    ];
+
+    /// Name on the command line and in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            ModeKind::Random => "random",
+            ModeKind::SmartShuffle => "smart-shuffle",
+            ModeKind::Elimination => "elimination",
+            ModeKind::Active => "active",
+            ModeKind::ActiveInformation => "active-information",
+            ModeKind::Sort => "sort",
+            ModeKind::SortMedian => "sort-median",
+        }
+    }
+
+    /// Parses [`ModeKind::label`].
+    pub fn parse(s: &str) -> Option<ModeKind> {
+        ModeKind::ALL.into_iter().find(|m| m.label() == s)
+    }
+
+    /// The mode for a seed.
+    pub fn build(self, seed: u64) -> Box<dyn PairingMode> {
+        match self {
+            ModeKind::Random => Box::new(RandomPairs::new(seed)),
+            ModeKind::SmartShuffle => Box::new(Original::new(seed)),
+            ModeKind::Elimination => Box::new(Elimination::new(seed)),
+            ModeKind::Active => Box::new(Active::new(seed)),
+            ModeKind::ActiveInformation => Box::new(Active::with_config(
+                seed,
+                ActiveConfig {
+                    objective: Objective::Information,
+                    ..ActiveConfig::default()
+                },
+            )),
+            ModeKind::Sort => Box::new(NoisySort::new(seed, Pivot::Random)),
+            ModeKind::SortMedian => Box::new(NoisySort::new(seed, Pivot::PosteriorMedian)),
+        }
+    }
+
+    /// The estimate this mode's ranking is read from: the online TrueSkill mean for the
+    /// original app's modes (as it ranks), the converged posterior for the others.
+    pub fn own_estimate(self) -> Estimate {
+        match self {
+            ModeKind::Random | ModeKind::SmartShuffle | ModeKind::Elimination => {
+                Estimate::TrueSkill
+            }
+            _ => Estimate::Posterior,
+        }
+    }
+}
+
+/// Which score estimate a ranking is read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Estimate {
+    /// Online TrueSkill mean.
+    TrueSkill,
+    /// Converged posterior mean.
+    Posterior,
+}
+
+impl Estimate {
+    /// Name in tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Estimate::TrueSkill => "trueskill",
+            Estimate::Posterior => "posterior",
+        }
+    }
+}
