@@ -116,6 +116,11 @@ pub struct ImageRow {
     pub sigma: f64,
     /// mu − 3σ.
     pub conservative: f64,
+    /// Mean of TrueSkill's model fitted to all votes at once (order-free; what the active
+    /// mode is measured by, and the manifest's target).
+    pub fit_mu: f64,
+    /// Its deviation.
+    pub fit_sigma: f64,
     /// Comparisons taken part in.
     pub comparisons: u32,
     /// Times preferred.
@@ -483,8 +488,10 @@ impl Ranker {
         &self.log
     }
 
-    /// Every image with its ratings, best first (by mu).
-    pub fn rankings(&self) -> Vec<ImageRow> {
+    /// Every image with its ratings, best first (by mu, the online TrueSkill mean the original
+    /// app shows); `fit_mu`/`fit_sigma` come from the posterior fitted to convergence.
+    pub fn rankings(&mut self) -> Vec<ImageRow> {
+        self.session.converge_posterior();
         let s = &self.session;
         let mut rows: Vec<ImageRow> = (0..self.images.len())
             .map(|i| {
@@ -504,6 +511,8 @@ impl Ranker {
                     mu: r.mu,
                     sigma: r.sigma,
                     conservative: r.conservative(),
+                    fit_mu: s.posterior().mean(i),
+                    fit_sigma: s.posterior().variance(i).sqrt(),
                     comparisons: s.counts()[i],
                     up: s.upvotes()[i],
                     down: s.downvotes()[i],
@@ -632,7 +641,7 @@ impl Ranker {
     }
 
     /// Rankings CSV in the original app's format.
-    pub fn rankings_csv(&self) -> String {
+    pub fn rankings_csv(&mut self) -> String {
         let mut out = String::from("Image,ELO,Uncertainty,Upvotes,Downvotes\n");
         for r in self.rankings().iter().filter(|r| r.state != "removed") {
             out.push_str(&format!(
@@ -648,15 +657,19 @@ impl Ranker {
     }
 
     /// A training manifest: `path,target,weight,sigma,comparisons` for every ranked image
-    /// (compared at least once and not removed); `target` is mu or mu − 3σ, `weight` is the
+    /// (compared at least once and not removed). `target` is the fitted mean (TrueSkill's model
+    /// fitted to all votes at once, independent of their order), or mean − 3σ; `weight` is its
     /// precision 1/σ² scaled to mean 1.
-    pub fn manifest_csv(&self, conservative: bool) -> String {
+    pub fn manifest_csv(&mut self, conservative: bool) -> String {
         let rows: Vec<ImageRow> = self
             .rankings()
             .into_iter()
             .filter(|r| r.comparisons > 0 && r.state != "removed")
             .collect();
-        let precision: Vec<f64> = rows.iter().map(|r| 1.0 / (r.sigma * r.sigma)).collect();
+        let precision: Vec<f64> = rows
+            .iter()
+            .map(|r| 1.0 / (r.fit_sigma * r.fit_sigma))
+            .collect();
         let mean = precision.iter().sum::<f64>() / precision.len().max(1) as f64;
         let root = self
             .settings
@@ -669,9 +682,13 @@ impl Ranker {
             out.push_str(&format!(
                 "{},{},{},{},{}\n",
                 csv_field(&path.display().to_string()),
-                if conservative { r.conservative } else { r.mu },
+                if conservative {
+                    r.fit_mu - 3.0 * r.fit_sigma
+                } else {
+                    r.fit_mu
+                },
                 p / mean,
-                r.sigma,
+                r.fit_sigma,
                 r.comparisons
             ));
         }
@@ -758,7 +775,7 @@ mod tests {
         let before = r.rankings();
         let csv = r.comparisons_csv();
         drop(r);
-        let r = ranker(d.path());
+        let mut r = ranker(d.path());
         let after = r.rankings();
         assert_eq!(
             serde_json::to_string(&before).unwrap(),

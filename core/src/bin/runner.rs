@@ -523,7 +523,7 @@ fn rank(a: RankArgs) -> Result<ExitCode> {
                 a.folder.display()
             );
         }
-        let ranker =
+        let mut ranker =
             rateme_ranker::open_folder(&a.folder, &db, env, a.seed).map_err(anyhow::Error::msg)?;
         let text = ranker.manifest_csv(conservative);
         rateme::fsutil::write_atomic(&out, text.as_bytes())
