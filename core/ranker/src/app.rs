@@ -433,12 +433,18 @@ impl Ranker {
             self.session.refresh_posterior();
         }
         let m = self.mode.get();
-        if size <= 2 {
+        let items = if size <= 2 {
             m.next_pair(&self.session)
                 .map(|(a, b)| vec![a, b])
                 .unwrap_or_default()
         } else {
             m.next_group(&self.session, size).unwrap_or_default()
+        };
+        // Sequential elimination ends, as in image-ranker, when one image is left: the mode
+        // would start a second round, which the page offers by switching modes instead.
+        match &self.mode {
+            Mode::Elimination(e) if e.rounds() > 1 => Vec::new(),
+            _ => items,
         }
     }
 
@@ -820,6 +826,26 @@ mod tests {
             .import("Winner,Loser\nnope.png,img00.png\n", false, "bob")
             .unwrap();
         assert_eq!(skipped, 1);
+    }
+
+    #[test]
+    fn sequential_elimination_ends_with_one_image_left() {
+        let d = folder(5);
+        let mut r = ranker(d.path());
+        r.set_mode(Some("elimination"), None).unwrap();
+        let mut votes = 0;
+        loop {
+            let items = r.next(2);
+            if items.is_empty() {
+                break;
+            }
+            r.vote(&format!("e{votes}"), "ann", &items, Some(items[0]))
+                .unwrap();
+            votes += 1;
+            assert!(votes < 50, "never ends");
+        }
+        assert_eq!(votes, 4, "n - 1 comparisons");
+        assert_eq!(r.planned(), 4);
     }
 
     #[test]
