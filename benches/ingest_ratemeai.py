@@ -3,25 +3,28 @@
     python ingest_ratemeai.py run DUMP.zst OUT.parquet [SCRATCH_DIR]
     python ingest_ratemeai.py compare PYTHON.parquet RATEME.parquet
 
-`run` follows RateMeAI's download_data / parse_comments code: decompress the dump to a temporary
-NDJSON file with python-zstandard, `pl.read_ndjson(infer_schema_length=10000, ignore_errors=True)`,
-keep top-level comments (`parent_id == link_id`), thread = `link_id` without `t3_` (RateMeAI's
-`re.sub(r"t\\d_", "", id)` via `map_elements`), rating =
-mean of every `[+-]?(\\d+(\\.\\d+)?)` match (first group, sign dropped) via `map_elements`, kept
-within 0..10, then a `group_by` with mean, median, std (0 for one rating), count and the
-score-weighted mean. What it has to add to get through the same dump rateme reads:
+`run` follows RateMeAI's download_data / parse_comments code: decompress the dump to a
+temporary NDJSON file (in SCRATCH_DIR) with python-zstandard, then
+`pl.read_ndjson(infer_schema_length=10000, ignore_errors=True)`, keep top-level comments
+(`parent_id == link_id`), thread = `link_id` without its prefix (`re.sub(r"t\\d_", "", id)` in
+`map_elements`), rating = mean of every `[+-]?(\\d+(\\.\\d+)?)` match (the first group: sign
+dropped) in `map_elements`, kept within 0..10, then a `group_by` with mean, median, std (0 for one
+rating), count and the score-weighted mean with negative scores as 0.
 
-- the decompressor's window limit raised to 2 GiB (RateMeAI's default `ZstdDecompressor()`
-  refuses `--long=31` frames);
-- lines that are not whole JSON objects (the dump's truncated lines) dropped while decompressing,
-  because `read_ndjson` stops at the first one even with `ignore_errors=True`; a line is kept
-  when it ends in `}`;
+What it needs beyond RateMeAI's code to get through the same dump rateme reads:
+
+- the decompressor's window limit raised to 2 GiB (a default `ZstdDecompressor()` refuses
+  `--long=31` frames);
+- lines that are not whole JSON objects (the dump's truncated lines) dropped while decompressing
+  (a line is kept when it ends in `}`), because `read_ndjson` stops at the first one even with
+  `ignore_errors=True`;
 - `score`, which polars infers as a string when some lines hold it as one, cast to a float;
-- ratings as Float64 (RateMeAI's `map_elements` returns Float32), so that the results can be
-  compared with rateme's to 1e-9;
-- a post whose scores sum to 0 gets its mean as the weighted rating (RateMeAI's fallback).
+- ratings as Float64 (RateMeAI's `map_elements` returns Float32), so that the results compare
+  with rateme's to 1e-9;
+- the mean as the weighted rating of a post whose scores sum to 0 (the recipe's fallback; the
+  notebook's division gives NaN there).
 
-Phase times go to stderr; the whole process is timed by the caller.
+Phase times go to stderr; the caller times the whole process.
 
 `compare` checks that both tables hold the same posts with the same values (within 1e-9) and
 exits with status 1 otherwise.
