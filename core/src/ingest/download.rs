@@ -684,11 +684,7 @@ fn write_manifest<'a>(
         ],
     )
     .map_err(|e| IngestError::table(path, e))?;
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .finish(&mut df)
-        .map_err(|e| IngestError::table(path, e))?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|e| IngestError::io(path, e))?;
+    super::write_parquet_atomic(&mut df, path)?;
     Ok(rows)
 }
 

@@ -43,6 +43,27 @@ impl IngestError {
 }
 pub mod fake;
 
+/// Reads a whole parquet file written by ingest.
+pub(crate) fn read_parquet(path: &Path) -> Result<polars::prelude::DataFrame, IngestError> {
+    use polars::prelude::SerReader;
+    let file = std::fs::File::open(path).map_err(|e| IngestError::io(path, e))?;
+    polars::prelude::ParquetReader::new(file)
+        .finish()
+        .map_err(|e| IngestError::table(path, e))
+}
+
+/// Writes `df` to `path` as parquet, atomically (readers see the old file or the new one).
+pub(crate) fn write_parquet_atomic(
+    df: &mut polars::prelude::DataFrame,
+    path: &Path,
+) -> Result<(), IngestError> {
+    let mut bytes = Vec::new();
+    polars::prelude::ParquetWriter::new(&mut bytes)
+        .finish(df)
+        .map_err(|e| IngestError::table(path, e))?;
+    crate::fsutil::write_atomic(path, &bytes).map_err(|e| IngestError::io(path, e))
+}
+
 /// Options of the offline step.
 #[derive(Debug, Clone)]
 pub struct OfflineOptions {

@@ -5,7 +5,6 @@
 //! direct image links on any host, and drops posts a moderator removed.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -350,19 +349,12 @@ fn write_table(posts: &[Post], path: &Path) -> Result<(), IngestError> {
         ],
     )
     .map_err(|e| IngestError::table(path, e))?;
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .finish(&mut df)
-        .map_err(|e| IngestError::table(path, e))?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|e| IngestError::io(path, e))
+    super::write_parquet_atomic(&mut df, path)
 }
 
 /// Reads `posts.parquet`.
 pub fn read_posts(path: &Path) -> Result<Vec<Post>, IngestError> {
-    let f = File::open(path).map_err(|e| IngestError::io(path, e))?;
-    let df = ParquetReader::new(f)
-        .finish()
-        .map_err(|e| IngestError::table(path, e))?;
+    let df = super::read_parquet(path)?;
     let text = |name: &str| -> Result<Vec<String>, IngestError> {
         let c = df
             .column(name)

@@ -224,10 +224,7 @@ fn ratings_frame(rows: &[PostRating]) -> PolarsResult<DataFrame> {
 
 /// Reads a ratings table written by [`write_post_ratings`].
 pub fn read_post_ratings(path: &Path) -> Result<Vec<PostRating>, IngestError> {
-    let file = File::open(path).map_err(|e| IngestError::io(path, e))?;
-    let df = ParquetReader::new(file)
-        .finish()
-        .map_err(|e| IngestError::table(path, e))?;
+    let df = super::read_parquet(path)?;
     let get = |name: &str| -> Result<Vec<f64>, IngestError> {
         df.column(name)
             .and_then(|c| c.f64().map(|c| c.into_no_null_iter().collect()))
