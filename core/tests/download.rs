@@ -422,6 +422,12 @@ fn without_an_imgur_client_id_an_album_gives_its_cover() {
     assert_eq!(s.albums_cover_only, 1);
     assert_eq!(s.failed.get("album: http 404"), Some(&1), "{s:?}");
     assert_eq!(server.hits("/i.imgur.com/cover.jpg"), 1);
+    // A rerun asks for neither album again: one is resolved, the other failed for good.
+    let s2 = download::download(&opts).unwrap();
+    assert_eq!(server.hits("/imgur.com/a/Cov"), 1);
+    assert_eq!(server.hits("/imgur.com/a/Gone"), 1);
+    assert_eq!(s2.failed.get("album: http 404"), Some(&1), "{s2:?}");
+    assert_eq!(s2.images_ok, 1);
     let text = download::describe(&s);
     assert!(text.contains("IMGUR_CLIENT_ID"), "{text}");
 }

@@ -249,20 +249,32 @@ impl Journal {
 struct Earlier {
     latest: HashMap<(String, usize), Entry>,
     albums: HashMap<String, Vec<String>>,
+    /// Posts whose album could not be resolved, and whether that may pass.
+    album_failures: HashMap<String, bool>,
 }
 
 impl Earlier {
     fn from(entries: &[Entry]) -> Self {
         let mut latest = HashMap::new();
         let mut albums = HashMap::new();
+        let mut album_failures = HashMap::new();
         for e in entries {
             if let Some((post, index)) = e.key() {
                 latest.insert((post.to_owned(), index), e.clone());
             } else if let Entry::Album { post, images, .. } = e {
                 albums.insert(post.clone(), images.clone());
+            } else if let Entry::Failed {
+                post, transient, ..
+            } = e
+            {
+                album_failures.insert(post.clone(), *transient);
             }
         }
-        Self { latest, albums }
+        Self {
+            latest,
+            albums,
+            album_failures,
+        }
     }
 }
 
@@ -445,6 +457,11 @@ impl Shared<'_> {
             SourceKind::Images => post.sources.clone(),
             SourceKind::ImgurAlbum => match self.earlier.albums.get(&post.id) {
                 Some(images) => images.clone(),
+                None if self.earlier.album_failures.get(&post.id) == Some(&false)
+                    && !self.opts.retry_failed =>
+                {
+                    return Ok(()); // a final failure, recorded by an earlier run
+                }
                 None => {
                     let album = post.sources.first().cloned().unwrap_or_default();
                     match self.resolve_album(&album) {

@@ -79,7 +79,7 @@ impl Default for ActiveConfig {
         ActiveConfig {
             objective: Objective::Ranking,
             coverage_slack: 2,
-            anchors: 8,
+            anchors: 16,
             partners: 4,
             window: 30,
         }
