@@ -145,14 +145,8 @@ posts=$(json_get "$summary" 'j["comments"]["posts"]')
 
 if [ "$python" = 1 ]; then
   venv="${RATEME_BENCH_VENV:-$HOME/.cache/rateme/bench-venv-polars-$POLARS_VERSION}"
-  if [ ! -f "$venv/.rateme-installed" ]; then
-    echo "installing polars==$POLARS_VERSION zstandard==$ZSTANDARD_VERSION into $venv (once)" >&2
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check \
-      "polars==$POLARS_VERSION" "zstandard==$ZSTANDARD_VERSION" >&2
-    touch "$venv/.rateme-installed"
-  fi
+  source scripts/python-venv.sh
+  pinned_venv "$venv" "polars==$POLARS_VERSION" "zstandard==$ZSTANDARD_VERSION"
   # The Python method writes the decompressed dump to a temporary file, as RateMeAI's code does:
   # into RAM (/dev/shm) when there is room, so that a slow disk does not count against it.
   scratch="$dir"

@@ -9,15 +9,8 @@ TRUESKILL_VERSION=0.4.5
 SIX_VERSION=1.17.0
 MPMATH_VERSION=1.3.0
 venv="${RATEME_TRUESKILL_VENV:-$HOME/.cache/rateme/trueskill-venv-$TRUESKILL_VERSION}"
-stamp="$venv/.rateme-installed"
-if [ ! -f "$stamp" ]; then
-  echo "installing trueskill==$TRUESKILL_VERSION into $venv (once)" >&2
-  rm -rf "$venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "trueskill==$TRUESKILL_VERSION" "six==$SIX_VERSION" "mpmath==$MPMATH_VERSION" >&2
-  touch "$stamp"
-fi
+source scripts/python-venv.sh
+pinned_venv "$venv" "trueskill==$TRUESKILL_VERSION" "six==$SIX_VERSION" "mpmath==$MPMATH_VERSION"
 out=core/rank/tests/data/trueskill_vectors.json
 "$venv/bin/python" scripts/trueskill_vectors.py "$out"
 echo "wrote $out" >&2
