@@ -1,14 +1,13 @@
 //! Pair-selection modes: deterministic for a seed, valid pairs and groups, no item starved,
 //! removed and excluded items never shown.
 
-use rateme_rank::normal::cdf;
 use rateme_rank::pairing::{
     Active, ActiveConfig, Elimination, NoisySort, Objective, Original, PairingMode, Pivot,
     RandomPairs,
 };
 use rateme_rank::rng::Rng;
 use rateme_rank::session::{Outcome, Session};
-use rateme_rank::sim::truth;
+use rateme_rank::sim::{probit_vote, truth};
 use rateme_rank::trueskill::TrueSkill;
 
 fn modes(seed: u64) -> Vec<Box<dyn PairingMode>> {
@@ -55,17 +54,7 @@ fn drive(
         if step % 7 == 6 {
             continue;
         }
-        let outcome = if rater.uniform() < cdf((truth[a] - truth[b]) / 0.5) {
-            Outcome::Win {
-                winner: a,
-                loser: b,
-            }
-        } else {
-            Outcome::Win {
-                winner: b,
-                loser: a,
-            }
-        };
+        let outcome = probit_vote(&truth, a, b, 0.5, &mut rater);
         session.record(outcome.clone());
         mode.observe(session, &outcome);
     }

@@ -2,8 +2,7 @@
 
 use std::time::Instant;
 
-use super::truth;
-use crate::normal::cdf;
+use super::{probit_vote, truth};
 use crate::pairing::{Active, PairingMode, RandomPairs};
 use crate::rng::Rng;
 use crate::session::{Outcome, Session};
@@ -34,19 +33,7 @@ pub fn latency(items: usize, k: u32, steps: usize, seed: u64) -> Latency {
     let mut rater = Rng::new(seed, &[0x6c61_7465]);
     let mut warmup = RandomPairs::new(seed);
     let mut session = Session::new(TrueSkill::image_ranker(), items);
-    let judge = |a: usize, b: usize, rater: &mut Rng| {
-        if rater.uniform() < cdf((truth[a] - truth[b]) / 0.85) {
-            Outcome::Win {
-                winner: a,
-                loser: b,
-            }
-        } else {
-            Outcome::Win {
-                winner: b,
-                loser: a,
-            }
-        }
-    };
+    let judge = |a: usize, b: usize, rater: &mut Rng| probit_vote(&truth, a, b, 0.85, rater);
     for _ in 0..k as usize * items / 2 {
         let (a, b) = warmup.next_pair(&session).expect("two items");
         session.record(judge(a, b, &mut rater));

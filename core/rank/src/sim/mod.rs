@@ -62,6 +62,22 @@ pub struct Checkpoint {
     pub kendall: f64,
 }
 
+/// The simulated probit rater's verdict on the pair `(a, b)`: `a` wins with probability
+/// Φ((truth[a] − truth[b]) / noise), one draw from `rater`.
+pub fn probit_vote(truth: &[f64], a: usize, b: usize, noise: f64, rater: &mut Rng) -> Outcome {
+    if rater.uniform() < cdf((truth[a] - truth[b]) / noise) {
+        Outcome::Win {
+            winner: a,
+            loser: b,
+        }
+    } else {
+        Outcome::Win {
+            winner: b,
+            loser: a,
+        }
+    }
+}
+
 /// The hidden true scores for a seed.
 pub fn truth(items: usize, seed: u64) -> Vec<f64> {
     let mut rng = Rng::new(seed, &[0x7472_7574, items as u64]);
@@ -94,18 +110,7 @@ pub fn run(spec: &RunSpec) -> Vec<Checkpoint> {
             let Some((a, b)) = mode.next_pair(&session) else {
                 break;
             };
-            let a_wins = rater.uniform() < cdf((truth[a] - truth[b]) / spec.noise);
-            let outcome = if a_wins {
-                Outcome::Win {
-                    winner: a,
-                    loser: b,
-                }
-            } else {
-                Outcome::Win {
-                    winner: b,
-                    loser: a,
-                }
-            };
+            let outcome = probit_vote(&truth, a, b, spec.noise, &mut rater);
             session.record(outcome.clone());
             mode.observe(&session, &outcome);
             made += 1;
