@@ -16,7 +16,7 @@
 #
 # RATEME_BENCH_NO_BUILD=1 uses the runner already built instead of building first.
 # Dumps, outputs and logs are kept in ${RATEME_BENCH_DIR:-~/.cache/rateme/bench} (a dump is
-# reused while core/src/ingest/fake.rs is unchanged); polars goes into a venv cached in
+# reused while core/ingest/src/fake.rs is unchanged); polars goes into a venv cached in
 # ${RATEME_BENCH_VENV:-~/.cache/rateme/bench-venv-polars-1.27.1}. Dumps are generated through a
 # pipe: only the compressed file (about 58 MB per million comments) is stored. Needs zstd,
 # python3 with venv, GNU time (/usr/bin/time); the Python method holds about 2.6 GB per million
@@ -63,7 +63,7 @@ fi
 dump_for() {
   local n="$1"
   local tag
-  tag=$(sha256sum core/src/ingest/fake.rs | cut -c1-10)
+  tag=$(sha256sum core/ingest/src/fake.rs | cut -c1-10)
   local zst="$dir/comments-$n-$tag.zst"
   if [ ! -s "$zst" ]; then
     echo "generating $n comments into $zst (once)" >&2

@@ -10,4 +10,4 @@ export RATEME_RUNNER="$CARGO_TARGET_DIR/debug/runner"
 export RATEME_PLUGINS="$CARGO_TARGET_DIR/debug"
 [ -x "$RATEME_RUNNER" ] || { echo "error: $RATEME_RUNNER missing; run scripts/test.sh (it builds first)" >&2; exit 1; }
 unset MLFLOW_TRACKING_URI MLFLOW_TRACKING_TOKEN MLFLOW_TRACKING_USERNAME MLFLOW_TRACKING_PASSWORD
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider core/tests/mlflow "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider core/runner/tests/mlflow "$@"

@@ -1,4 +1,4 @@
-//! The two symbols every plugin library exports, and the fingerprint that guards them.
+//! The symbols every plugin library exports, and the fingerprint and anchor that guard them.
 
 use crate::Registry;
 
@@ -18,6 +18,20 @@ pub const ABI_SYMBOL: &[u8] = b"rateme_plugin_abi\0";
 
 /// Exported by every plugin: `fn(&mut Registry)`. Called only after the fingerprint matched.
 pub const REGISTER_SYMBOL: &[u8] = b"rateme_plugin_register\0";
+
+/// Exported by every plugin: `extern "C" fn() -> *const u8`, the address of [`SDK_ANCHOR`] as the
+/// plugin sees it. A plugin linked to the process's SDK library sees the runner's; one that
+/// carries its own copy of the SDK and of burn (a self-contained `cdylib`) sees its own, and is
+/// refused before anything else of it is called: two copies of burn's autodiff state train
+/// nothing and report no error.
+pub const ANCHOR_SYMBOL: &[u8] = b"rateme_plugin_sdk_anchor\0";
+
+/// A static the SDK library owns; only its address matters (see [`ANCHOR_SYMBOL`]).
+#[doc(hidden)]
+pub static SDK_ANCHOR: [u8; 16] = *b"rateme-sdk-anchr";
+
+/// Signature of [`ANCHOR_SYMBOL`].
+pub type PluginAnchorFn = unsafe extern "C" fn() -> *const u8;
 
 /// Signature of [`ABI_SYMBOL`].
 pub type PluginAbiFn = unsafe extern "C" fn() -> *const core::ffi::c_char;
@@ -41,6 +55,11 @@ macro_rules! export_plugin {
             // plugin, so a plugin left over from an older SDK build reports the old fingerprint.
             const WITH_NUL: &str = $crate::ABI_FINGERPRINT_NUL;
             WITH_NUL.as_ptr().cast()
+        }
+
+        #[unsafe(no_mangle)]
+        pub extern "C" fn rateme_plugin_sdk_anchor() -> *const u8 {
+            $crate::SDK_ANCHOR.as_ptr()
         }
 
         #[unsafe(no_mangle)]

@@ -27,8 +27,8 @@ mod registry;
 mod trainable;
 
 pub use abi::{
-    ABI_FINGERPRINT, ABI_FINGERPRINT_NUL, ABI_SYMBOL, PluginAbiFn, PluginRegisterFn,
-    REGISTER_SYMBOL,
+    ABI_FINGERPRINT, ABI_FINGERPRINT_NUL, ABI_SYMBOL, ANCHOR_SYMBOL, PluginAbiFn, PluginAnchorFn,
+    PluginRegisterFn, REGISTER_SYMBOL, SDK_ANCHOR,
 };
 pub use backbone::{Backbone, BackboneModel};
 pub use error::PluginError;

@@ -190,6 +190,12 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
     }
 
     fn weights_to_bytes(&self) -> Result<Vec<u8>, PluginError> {
+        // burn keeps the latest update of a batch-norm running statistic (`RunningState`)
+        // pending until a mode switch syncs it, and a record reads only the synced value: a
+        // checkpoint written between two evaluations would hold statistics one step old, and a
+        // resume from it would evaluate differently from an uninterrupted run. `valid()` syncs
+        // every running state in place (the copy it returns is not needed).
+        drop(self.train_module().valid());
         let bytes = self
             .train_module()
             .clone()

@@ -1,0 +1,205 @@
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use rateme_spec::Experiment;
+use rateme_train::sweep::RunOutcome;
+
+/// One row of the results table (one run). Written to `results/<experiment>.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResultRow {
+    /// Run name.
+    pub run: String,
+    /// `ok` or `failed: <reason>`.
+    pub status: String,
+    /// Backbone `plugin/variant`.
+    pub backbone: String,
+    /// Head plugin.
+    pub head: String,
+    /// Parameters.
+    pub params: Option<usize>,
+    /// Mean train loss (MSE) before the best evaluation.
+    pub train_loss: Option<f64>,
+    /// Validation MSE at the best evaluation.
+    pub val_loss: Option<f64>,
+    /// Validation MAE at the best evaluation.
+    pub val_mae: Option<f64>,
+    /// Predict-the-training-mean MAE on the same validation set.
+    pub baseline_mae: Option<f64>,
+    /// Spearman ρ at the best evaluation.
+    pub spearman: Option<f64>,
+    /// Batch of the best evaluation.
+    pub best_batch: Option<u64>,
+    /// Wall time (s).
+    pub wall_s: Option<f64>,
+    /// Training images per second.
+    pub images_per_s: Option<f64>,
+    /// Device.
+    pub device: String,
+}
+
+impl ResultRow {
+    fn from_outcome(o: &RunOutcome) -> Self {
+        match &o.result {
+            Ok(s) => Self {
+                run: s.run.clone(),
+                status: "ok".into(),
+                backbone: s.backbone.clone(),
+                head: s.head.clone(),
+                params: Some(s.params),
+                train_loss: Some(s.train_loss),
+                val_loss: Some(s.val_loss),
+                val_mae: Some(s.val_mae),
+                baseline_mae: Some(s.baseline_mae),
+                spearman: Some(s.spearman),
+                best_batch: Some(s.best_batch),
+                wall_s: Some(s.wall_s),
+                images_per_s: Some(s.images_per_s),
+                device: s.device.clone(),
+            },
+            Err(e) => Self {
+                run: o.name.clone(),
+                status: format!("failed: {}", e.lines().next().unwrap_or("")),
+                backbone: String::new(),
+                head: String::new(),
+                params: None,
+                train_loss: None,
+                val_loss: None,
+                val_mae: None,
+                baseline_mae: None,
+                spearman: None,
+                best_batch: None,
+                wall_s: None,
+                images_per_s: None,
+                device: String::new(),
+            },
+        }
+    }
+}
+
+fn f(v: Option<f64>, digits: usize) -> String {
+    v.map_or("–".into(), |v| format!("{v:.digits$}"))
+}
+
+fn params(p: Option<usize>) -> String {
+    match p {
+        None => "–".into(),
+        Some(p) if p >= 1_000_000 => format!("{:.1}M", p as f64 / 1e6),
+        Some(p) if p >= 1_000 => format!("{:.1}k", p as f64 / 1e3),
+        Some(p) => p.to_string(),
+    }
+}
+
+/// The markdown table of rows.
+pub fn markdown_table(rows: &[ResultRow]) -> String {
+    let mut t = String::from(
+        "| run | backbone | head | params | train loss | val loss | val MAE | mean-baseline MAE | Spearman ρ | best batch | wall time | images/s | device |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        if r.status != "ok" {
+            t.push_str(&format!(
+                "| {} | {} | | | | | | | | | | | |\n",
+                r.run,
+                r.status.replace('|', "\\|")
+            ));
+            continue;
+        }
+        t.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.run,
+            r.backbone,
+            r.head,
+            params(r.params),
+            f(r.train_loss, 3),
+            f(r.val_loss, 3),
+            f(r.val_mae, 3),
+            f(r.baseline_mae, 3),
+            f(r.spearman, 3),
+            r.best_batch.map_or("–".into(), |b| b.to_string()),
+            r.wall_s.map_or("–".into(), |s| format!("{s:.0} s")),
+            f(r.images_per_s, 0),
+            r.device
+        ));
+    }
+    t
+}
+
+/// Paths of an experiment's results files.
+pub fn results_paths(exp_name: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    (
+        dir.join(format!("{exp_name}.md")),
+        dir.join(format!("{exp_name}.csv")),
+        dir.join(format!("{exp_name}.svg")),
+    )
+}
+
+/// Writes `results/<experiment>.md`, `.csv` and the loss-curve plot `.svg`. Rows of runs not
+/// in `outcomes` (a `--run` subset) are kept from the existing CSV.
+pub fn write_results(exp: &Experiment, outcomes: &[RunOutcome]) -> std::io::Result<PathBuf> {
+    let dir = &exp.results_dir;
+    std::fs::create_dir_all(dir)?;
+    let (md_path, csv_path, svg_path) = results_paths(&exp.name, dir);
+    let previous = read_rows(&csv_path).unwrap_or_default();
+    let mut rows: Vec<ResultRow> = Vec::new();
+    for spec in &exp.runs {
+        if let Some(o) = outcomes.iter().find(|o| o.name == spec.name) {
+            rows.push(ResultRow::from_outcome(o));
+        } else if let Some(p) = previous.iter().find(|p| p.run == spec.name) {
+            rows.push(p.clone());
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in &rows {
+        w.serialize(r).map_err(std::io::Error::other)?;
+    }
+    rateme_util::fsutil::write_atomic(&csv_path, &w.into_inner().map_err(std::io::Error::other)?)?;
+
+    let histories: Vec<(String, Vec<rateme_train::events::EvalRecord>)> = exp
+        .runs
+        .iter()
+        .filter_map(|spec| {
+            let text =
+                std::fs::read_to_string(spec.run_dir(&exp.name).join("summary.json")).ok()?;
+            let s: rateme_train::RunSummary = serde_json::from_str(&text).ok()?;
+            Some((s.run, s.history))
+        })
+        .collect();
+    let svg = plot_history_safe(&exp.name, &histories);
+    rateme_util::fsutil::write_atomic(&svg_path, svg.as_bytes())?;
+
+    let svg_name = svg_path.file_name().unwrap_or_default().to_string_lossy();
+    let mut md = format!("# Results: {}\n\n", exp.name);
+    if !exp.description.is_empty() {
+        md.push_str(&format!("{}\n\n", exp.description.trim()));
+    }
+    md.push_str(&format!("Experiment file: `{}`.\n\n", exp.path.display()));
+    md.push_str(&markdown_table(&rows));
+    md.push_str(
+        "\nLosses are MSE on the rating scale; metrics are taken at the evaluation with the lowest \
+         validation loss (`best batch`). *Mean-baseline MAE* always predicts the training-set mean: \
+         a model is only useful where its MAE is below it. Spearman ρ is the rank correlation of \
+         predictions with the ratings on the validation set.\n\n",
+    );
+    md.push_str(&format!("![Loss curves]({svg_name})\n"));
+    rateme_util::fsutil::write_atomic(&md_path, md.as_bytes())?;
+    Ok(md_path)
+}
+
+fn plot_history_safe(
+    name: &str,
+    histories: &[(String, Vec<rateme_train::events::EvalRecord>)],
+) -> String {
+    super::plot_history(name, histories).unwrap_or_else(|e| {
+        tracing::warn!("loss plot failed: {e}");
+        String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>")
+    })
+}
+
+/// Reads a results CSV back.
+pub fn read_rows(path: &Path) -> std::io::Result<Vec<ResultRow>> {
+    let mut r = csv::Reader::from_path(path).map_err(std::io::Error::other)?;
+    r.deserialize()
+        .map(|row| row.map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))))
+        .collect()
+}

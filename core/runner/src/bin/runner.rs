@@ -1,0 +1,621 @@
+//! `runner`: trains the runs of an experiment file (the embedded demo when none is given),
+//! writes the results table, regenerates the README table, predicts scores for new images.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use rateme::device::DeviceSpec;
+use rateme::plugins::PluginHost;
+use rateme::spec::{DEMO_EXPERIMENT, DEMO_PATH, Experiment};
+use rateme::sweep::{self, SweepOptions};
+use rateme::tracking;
+use rateme::train::events::{ProgressSink, Sink};
+
+#[derive(Parser)]
+#[command(
+    name = "runner",
+    version,
+    about = "Train and compare image-rating models",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    train: TrainArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the runs of an experiment file (the default command).
+    Train(TrainArgs),
+    /// Rewrite results/<experiment>.md and the README table from the results files alone.
+    Report(ReportArgs),
+    /// Print one score per image with a trained run's model.
+    Predict(PredictArgs),
+    /// Send what earlier runs left unsent to their MLflow servers (runs of an experiment file,
+    /// or every run under a folder; default: runs/).
+    Sync(SyncArgs),
+    /// Build ratings tables from Reddit dumps (see the README's "Reddit ingest").
+    #[command(subcommand)]
+    Ingest(IngestCommand),
+    /// Rank a folder of images by pairwise comparisons in the browser (TrueSkill).
+    Rank(RankArgs),
+    /// List the plugins found in the plugin directory.
+    Plugins {
+        /// Plugin directory (default: the runner's own directory).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Default)]
+struct TrainArgs {
+    /// Experiment file; the embedded demo experiment when omitted.
+    experiment: Option<PathBuf>,
+    /// Plugin directory (overrides the experiment's `plugins`; default: beside the runner).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Device for every run: cpu, tch-cpu, cuda, cuda:N (overrides the experiment's).
+    #[arg(long)]
+    device: Option<String>,
+    /// Continue runs from their checkpoints (finished runs are kept as they are).
+    #[arg(long)]
+    resume: bool,
+    /// Train runs from scratch, deleting the results they already have (without --resume or
+    /// --restart, a run with results is refused and nothing is deleted).
+    #[arg(long, conflicts_with = "resume")]
+    restart: bool,
+    /// Only this run (repeatable).
+    #[arg(long = "run", value_name = "NAME")]
+    runs: Vec<String>,
+    /// Check the experiment file and plugins, train nothing.
+    #[arg(long)]
+    check: bool,
+    /// MLflow tracking server for every run (overrides `[tracking] uri` and
+    /// MLFLOW_TRACKING_URI).
+    #[arg(long, value_name = "URI")]
+    tracking_uri: Option<String>,
+    /// Do not log to MLflow, whatever the experiment file or environment says.
+    #[arg(long, conflicts_with = "tracking_uri")]
+    no_tracking: bool,
+}
+
+#[derive(Subcommand)]
+enum IngestCommand {
+    /// Pushshift-style dumps (zstd, --long=31 windows, or plain NDJSON) → per-post ratings and
+    /// the posts to download (offline; no network).
+    Reddit(RedditArgs),
+    /// Download the rated posts' images and write the training manifest (resumable).
+    Download(DownloadArgs),
+    /// Write a synthetic Pushshift-format dump (for tests and benchmarks; no real data).
+    FakeDump(FakeDumpArgs),
+}
+
+#[derive(Args)]
+struct RedditArgs {
+    /// Comments dump (`.zst` or `.ndjson`).
+    #[arg(long)]
+    comments: PathBuf,
+    /// Submissions dump (`.zst` or `.ndjson`): adds posts.parquet, the posts to download.
+    #[arg(long)]
+    submissions: Option<PathBuf>,
+    /// Output folder: ratings.parquet, summary.json, ratings_hist.svg (and posts.parquet).
+    #[arg(long)]
+    out: PathBuf,
+    /// Which posts to keep: ratemeai (media and an imgur url, not removed; RateMeAI's) or
+    /// all-images (also i.redd.it, galleries, direct image links).
+    #[arg(long, default_value = "ratemeai")]
+    posts: String,
+    /// Rating rule: ratemeai (RateMeAI's, the default) or strict.
+    #[arg(long, default_value = "ratemeai")]
+    extractor: String,
+    /// Parse threads (default: one per core, one core left to decompression).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+#[derive(Args)]
+struct FakeDumpArgs {
+    /// Comment lines.
+    #[arg(long, default_value_t = 1_000_000)]
+    comments: u64,
+    /// Comments per post on average.
+    #[arg(long, default_value_t = 20)]
+    per_post: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output folder: comments.ndjson and submissions.ndjson.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Args)]
+struct DownloadArgs {
+    /// The ingest folder (from `runner ingest reddit --submissions ...`).
+    #[arg(long)]
+    out: PathBuf,
+    /// Downloads at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Minimum milliseconds between two requests to one host.
+    #[arg(long, default_value_t = 250)]
+    per_host_interval_ms: u64,
+    /// Seconds one request may take.
+    #[arg(long, default_value_t = 60.0)]
+    timeout: f64,
+    /// Retries of a transient failure (timeout, 5xx, 429).
+    #[arg(long, default_value_t = 4)]
+    retries: u32,
+    /// First retry delay in milliseconds (doubles each retry).
+    #[arg(long, default_value_t = 1000)]
+    backoff_ms: u64,
+    /// User-Agent header.
+    #[arg(long)]
+    user_agent: Option<String>,
+    /// Rewrite URLs starting with FROM to start with TO (repeatable; first match wins), for a
+    /// mirror or a cache, e.g. `--url-map https://i.imgur.com/=http://mirror:8080/imgur/`.
+    #[arg(long, value_name = "FROM=TO")]
+    url_map: Vec<String>,
+    /// Imgur API base URL (albums; needs IMGUR_CLIENT_ID in the environment).
+    #[arg(long, default_value = "https://api.imgur.com")]
+    imgur_api: String,
+    /// Retry failures an earlier run recorded as final (404, not an image, ...).
+    #[arg(long)]
+    retry_failed: bool,
+    /// Only the first N posts (a trial run).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+#[derive(Args)]
+struct RankArgs {
+    /// The image folder (JPEG, PNG, WebP; subfolders too).
+    folder: PathBuf,
+    /// Address to listen on. Keep the loopback default unless others must reach the page.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    /// Port (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 8765)]
+    port: u16,
+    /// Session database (SQLite). Default: `.rateme-rank.sqlite` in the folder.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// TrueSkill mean of a new image (the original app: 0).
+    #[arg(long, default_value_t = 0.0)]
+    mu0: f64,
+    /// TrueSkill deviation of a new image (the original app: 8.33).
+    #[arg(long, default_value_t = 8.33)]
+    sigma0: f64,
+    /// Seed of the pairing modes.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write the training manifest (path,target,weight,sigma,comparisons) here and exit.
+    #[arg(long, value_name = "CSV")]
+    export_manifest: Option<PathBuf>,
+    /// The manifest's target: mu, or conservative (mu − 3σ).
+    #[arg(long, default_value = "mu")]
+    score: String,
+}
+
+#[derive(Args)]
+struct SyncArgs {
+    /// Experiment files (their runs' folders) or folders to search for spooled records.
+    paths: Vec<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120.0)]
+    timeout: f64,
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    /// Experiment file (the embedded demo when omitted).
+    experiment: Option<PathBuf>,
+    /// Also replace the table between the experiment's markers in this README.
+    #[arg(long, value_name = "README", num_args = 0..=1, default_missing_value = "README.md")]
+    readme: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    /// A run directory (runs/<experiment>/<run>) or a weights directory (its best/ or checkpoint/).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Plugin directory (default: beside the runner).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Device: cpu, tch-cpu, cuda, cuda:N.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Images to score.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+}
+
+fn load_experiment(path: Option<&PathBuf>) -> Result<Experiment> {
+    let parsed = match path {
+        Some(p) => Experiment::load(p),
+        None => Experiment::parse(std::path::Path::new(DEMO_PATH), DEMO_EXPERIMENT.to_owned()),
+    };
+    parsed.map_err(|e| anyhow::anyhow!(e.render()))
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode> {
+    let exp = load_experiment(args.experiment.as_ref())?;
+    let device = args
+        .device
+        .as_deref()
+        .map(DeviceSpec::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let dirs = sweep::plugin_dirs(&exp, args.plugins.as_ref());
+    let host = sweep::load_plugins(&dirs)?;
+    sweep::check(&exp, &host, &dirs)?;
+    if args.check {
+        println!(
+            "{}: {} runs, plugins ok",
+            exp.path.display(),
+            exp.runs.len()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let overrides = tracking::Overrides {
+        uri: args.tracking_uri,
+        disabled: args.no_tracking,
+    };
+    let tracker = tracking::Settings::resolve(&exp, &overrides)
+        .map_err(anyhow::Error::msg)?
+        .map(|settings| {
+            eprintln!(
+                "mlflow: tracking to {} (experiment `{}`)",
+                settings.uri, settings.experiment
+            );
+            tracking::Tracking::start(&exp, settings)
+        });
+    rateme::interrupt::install();
+    let opts = SweepOptions {
+        device,
+        resume: args.resume,
+        restart: args.restart,
+        only: args.runs,
+    };
+    let outcomes = sweep::run_all(&exp, &host, &opts, |spec| {
+        let mut sinks = vec![Box::new(ProgressSink::new()) as Box<dyn Sink>];
+        if let Some(t) = &tracker {
+            sinks.push(Box::new(t.run_sink(&exp, spec)));
+        }
+        sinks
+    })?;
+    let md = rateme::report::write_results(&exp, &outcomes).context("writing results")?;
+    println!("{}", std::fs::read_to_string(&md).unwrap_or_default());
+    println!("results: {}", md.display());
+    if let Some(t) = tracker {
+        let files: Vec<(PathBuf, String)> = ["md", "csv", "svg"]
+            .iter()
+            .map(|ext| {
+                let name = format!("{}.{ext}", exp.name);
+                (md.with_file_name(&name), format!("results/{name}"))
+            })
+            .collect();
+        t.attach_to_session(&files);
+        let report = t.finish();
+        for line in tracking::describe(&report) {
+            eprintln!("{line}");
+        }
+    }
+    if rateme::interrupt::requested() {
+        eprintln!("stopped by the user; `--resume` continues where the runs stopped");
+        return Ok(ExitCode::from(130));
+    }
+    let failed: Vec<&str> = outcomes
+        .iter()
+        .filter(|o| o.result.is_err())
+        .map(|o| o.name.as_str())
+        .collect();
+    if failed.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for o in outcomes.iter().filter(|o| o.result.is_err()) {
+            eprintln!(
+                "error: run `{}` failed: {}",
+                o.name,
+                o.result.as_ref().err().map_or("", |e| e.as_str())
+            );
+        }
+        Ok(ExitCode::from(2))
+    }
+}
+
+fn report(args: ReportArgs) -> Result<ExitCode> {
+    let exp = load_experiment(args.experiment.as_ref())?;
+    let block = rateme::report::readme_block(&exp)?;
+    print!("{block}");
+    if let Some(readme) = args.readme {
+        rateme::report::update_readme(&exp, &readme)?;
+        println!("updated {}", readme.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn host_for(plugins: Option<PathBuf>) -> Result<PluginHost> {
+    let dir = plugins.unwrap_or_else(rateme::plugins::default_dir);
+    let mut host = PluginHost::new();
+    host.load_dir(&dir).map_err(|errors| {
+        anyhow::anyhow!(
+            errors
+                .iter()
+                .map(|e| format!("error: {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        )
+    })?;
+    Ok(host)
+}
+
+fn predict(args: PredictArgs) -> Result<ExitCode> {
+    let host = host_for(args.plugins)?;
+    let device = DeviceSpec::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let predictor = rateme::Predictor::load(&args.checkpoint, &host, &device)?;
+    let scores = predictor.predict_paths(&args.images)?;
+    for (path, score) in args.images.iter().zip(scores) {
+        println!("{score:.4}\t{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sync(args: SyncArgs) -> Result<ExitCode> {
+    let mut roots = Vec::new();
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from("runs")]
+    } else {
+        args.paths
+    };
+    for p in paths {
+        if p.is_dir() {
+            roots.push(p);
+        } else {
+            let exp = load_experiment(Some(&p))?;
+            roots.extend(
+                exp.runs
+                    .iter()
+                    .map(|r| r.run_dir(&exp.name).join(tracking::RUN_SUBDIR)),
+            );
+        }
+    }
+    let (found, report) = tracking::sync(&roots, Duration::from_secs_f64(args.timeout.max(0.0)));
+    if found == 0 {
+        println!("mlflow: nothing to send");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for line in tracking::describe(&report) {
+        println!("{line}");
+    }
+    if report.pending() > 0 || report.journals.iter().any(|j| j.stuck.is_some()) {
+        Ok(ExitCode::FAILURE)
+    } else {
+        println!("mlflow: all records of {found} run(s) delivered");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+fn ingest(cmd: IngestCommand) -> Result<ExitCode> {
+    use rateme::ingest;
+    match cmd {
+        IngestCommand::Reddit(a) => {
+            let extractor = match a.extractor.as_str() {
+                "ratemeai" => ingest::rating::Extractor::Ratemeai,
+                "strict" => ingest::rating::Extractor::Strict,
+                other => bail!("--extractor {other}: valid values are ratemeai and strict"),
+            };
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let filter = ingest::posts::PostFilter::parse(&a.posts).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--posts {}: valid values are ratemeai and all-images",
+                    a.posts
+                )
+            })?;
+            let opts = ingest::OfflineOptions {
+                comments: a.comments,
+                submissions: a.submissions,
+                filter,
+                out: a.out,
+                extractor,
+                workers: a.workers.unwrap_or((cores - 1).max(1)),
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let summary = ingest::offline(&opts)?;
+            println!("{}", ingest::describe(&summary));
+            println!("wrote {}", opts.out.join(ingest::files::RATINGS).display());
+            if opts.submissions.is_some() {
+                println!(
+                    "wrote {}; next: runner ingest download --out {}",
+                    opts.out.join(ingest::download::files::POSTS).display(),
+                    opts.out.display()
+                );
+            }
+        }
+        IngestCommand::Download(a) => {
+            let mut opts = ingest::download::DownloadOptions::new(a.out);
+            let fetch = &mut opts.fetch;
+            fetch.per_host_interval = Duration::from_millis(a.per_host_interval_ms);
+            fetch.timeout = Duration::try_from_secs_f64(a.timeout)
+                .map_err(|_| anyhow::anyhow!("--timeout {}: give seconds > 0", a.timeout))?;
+            fetch.retries = a.retries;
+            fetch.backoff = Duration::from_millis(a.backoff_ms);
+            if let Some(ua) = a.user_agent {
+                fetch.user_agent = ua;
+            }
+            for m in &a.url_map {
+                fetch.url_map.push(
+                    ingest::fetch::parse_url_map(m)
+                        .map_err(|e| anyhow::anyhow!("--url-map {e}"))?,
+                );
+            }
+            opts.concurrency = a.concurrency.max(1);
+            opts.imgur_api = a.imgur_api;
+            opts.retry_failed = a.retry_failed;
+            opts.limit = a.limit;
+            opts.progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let summary = ingest::download::download(&opts)?;
+            println!("{}", ingest::download::describe(&summary));
+            println!(
+                "wrote {} ({} images); train on it with data.table = \"{}\"",
+                opts.dir.join(ingest::download::files::MANIFEST).display(),
+                summary.images_ok,
+                opts.dir.join(ingest::download::files::MANIFEST).display()
+            );
+        }
+        IngestCommand::FakeDump(a) => {
+            let spec = ingest::fake::FakeDump {
+                comments: a.comments,
+                per_post: a.per_post,
+                seed: a.seed,
+                ..Default::default()
+            };
+            std::fs::create_dir_all(&a.out)?;
+            let write = |name: &str,
+                         f: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>|
+             -> Result<()> {
+                let path = a.out.join(name);
+                let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+                f(&mut w)?;
+                std::io::Write::flush(&mut w)?;
+                println!("wrote {}", path.display());
+                Ok(())
+            };
+            write("comments.ndjson", &|w| spec.write_comments(w))?;
+            write("submissions.ndjson", &|w| spec.write_submissions(w))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rank(a: RankArgs) -> Result<ExitCode> {
+    use rateme_rank::trueskill::TrueSkill;
+    if !a.folder.is_dir() {
+        bail!(
+            "{}: not a folder; give the folder of images to rank",
+            a.folder.display()
+        );
+    }
+    if !(a.sigma0 > 0.0 && a.sigma0.is_finite() && a.mu0.is_finite()) {
+        bail!(
+            "--mu0 {} --sigma0 {}: give finite numbers, sigma0 > 0",
+            a.mu0,
+            a.sigma0
+        );
+    }
+    let env = TrueSkill {
+        mu: a.mu0,
+        sigma: a.sigma0,
+        ..TrueSkill::default()
+    };
+    let db = a.db.unwrap_or_else(|| a.folder.join(".rateme-rank.sqlite"));
+    if let Some(out) = a.export_manifest {
+        let conservative = match a.score.as_str() {
+            "mu" => false,
+            "conservative" => true,
+            other => bail!("--score {other}: valid values are mu and conservative"),
+        };
+        if !db.exists() {
+            bail!(
+                "{}: no ranking session yet; rank first with `runner rank {}`",
+                db.display(),
+                a.folder.display()
+            );
+        }
+        let mut ranker =
+            rateme_ranker::open_folder(&a.folder, &db, env, a.seed).map_err(anyhow::Error::msg)?;
+        let text = ranker.manifest_csv(conservative);
+        rateme::fsutil::write_atomic(&out, text.as_bytes())
+            .with_context(|| format!("writing {}", out.display()))?;
+        println!(
+            "wrote {} ({} images)",
+            out.display(),
+            text.lines().count() - 1
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    rateme_ranker::serve(rateme_ranker::ServeOptions {
+        settings: rateme_ranker::Settings {
+            root: a.folder,
+            env,
+            seed: a.seed,
+        },
+        db,
+        addr: std::net::SocketAddr::new(a.host, a.port),
+    })
+    .map_err(anyhow::Error::msg)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
+    let host = host_for(plugins)?;
+    if host.libraries.is_empty() {
+        bail!(
+            "no plugin libraries (librateme_*.so) found; build them with `cargo build --workspace`"
+        );
+    }
+    for e in host.registry.backbones() {
+        let variants = if e.variants.is_empty() {
+            String::new()
+        } else {
+            format!(" [variants: {}]", e.variants.join(", "))
+        };
+        println!("backbone  {:<14} {}{variants}", e.name, e.description);
+    }
+    for e in host.registry.heads() {
+        println!("head      {:<14} {}", e.name, e.description);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => train(cli.train),
+        Some(Command::Train(a)) => train(a),
+        Some(Command::Report(a)) => report(a),
+        Some(Command::Predict(a)) => predict(a),
+        Some(Command::Sync(a)) => sync(a),
+        Some(Command::Ingest(c)) => ingest(c),
+        Some(Command::Rank(a)) => rank(a),
+        Some(Command::Plugins { plugins }) => list_plugins(plugins),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                format!("{e:#}").trim_start_matches("error: ").pipe_error()
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+trait PipeError {
+    fn pipe_error(&self) -> String;
+}
+
+impl PipeError for &str {
+    fn pipe_error(&self) -> String {
+        if self.starts_with("error") {
+            (*self).to_owned()
+        } else {
+            format!("error: {self}")
+        }
+    }
+}

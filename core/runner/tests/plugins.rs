@@ -1,0 +1,350 @@
+//! Plugin loading and cross-library training.
+
+mod common;
+
+use rateme::plugins::{PluginHost, PluginLoadError};
+use rateme::sdk::OptimizerSettings;
+use rateme::sdk::burn::tensor::{Device, Distribution, Tensor};
+use rateme::train::build_model;
+
+fn host() -> PluginHost {
+    let mut host = PluginHost::new();
+    host.load_file(&common::library("rateme_smallconv"))
+        .unwrap();
+    host.load_file(&common::library("rateme_linear_head"))
+        .unwrap();
+    host
+}
+
+#[test]
+fn backbone_and_head_from_two_libraries_train_jointly() {
+    let host = host();
+    let bb_lib = host
+        .registry
+        .get_backbone("smallconv")
+        .unwrap()
+        .library
+        .clone()
+        .unwrap();
+    let head_lib = host
+        .registry
+        .get_head("linear")
+        .unwrap()
+        .library
+        .clone()
+        .unwrap();
+    assert_ne!(
+        bb_lib, head_lib,
+        "backbone and head must come from two libraries"
+    );
+
+    let device = Device::flex().autodiff();
+    let empty = toml::Value::Table(Default::default());
+    let options: toml::Value = toml::from_str("input_size = 16").unwrap();
+    let mut model = build_model(
+        &host,
+        ("smallconv", "tiny", &options, "linear", &empty),
+        true,
+        &device,
+        1,
+    )
+    .unwrap();
+    for part in [model.backbone.part(), model.head.part()] {
+        part.configure_optimizer(&OptimizerSettings::AdamW {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            weight_decay: 0.0,
+        });
+    }
+    device.seed(7);
+    let x = Tensor::<4>::random([8, 3, 16, 16], Distribution::Normal(0.0, 1.0), &device);
+    let y = Tensor::<2>::random([8, 1], Distribution::Normal(0.0, 1.0), &device);
+
+    let mut losses = Vec::new();
+    for step in 0..40 {
+        let pred = model
+            .head
+            .forward(model.backbone.forward_features(x.clone()));
+        let loss = (pred - y.clone()).square().mean();
+        losses.push(loss.clone().into_scalar::<f32>());
+        let mut grads = loss.backward();
+        model.backbone.part().collect_grads(&mut grads);
+        model.head.part().collect_grads(&mut grads);
+        if step == 0 {
+            for (who, part) in [
+                ("backbone", model.backbone.part_ref()),
+                ("head", model.head.part_ref()),
+            ] {
+                let stats = part.grad_stats();
+                assert!(!stats.is_empty(), "{who} reports no parameters");
+                for s in &stats {
+                    let g = s
+                        .grad_norm
+                        .unwrap_or_else(|| panic!("{who} parameter {} got no gradient", s.path));
+                    assert!(
+                        g > 0.0 && g.is_finite(),
+                        "{who} parameter {} has gradient norm {g}",
+                        s.path
+                    );
+                }
+                let numel: usize = stats.iter().map(|s| s.numel).sum();
+                assert_eq!(
+                    numel,
+                    part.num_trainable_params(),
+                    "{who}: every trainable scalar is covered"
+                );
+            }
+            // conv weights of 3 blocks + BN gamma/beta (3 each) in the backbone; weight + bias in the head.
+            assert_eq!(model.backbone.part_ref().grad_stats().len(), 9);
+            assert_eq!(model.head.part_ref().grad_stats().len(), 2);
+        }
+        model.backbone.part().step(1e-2, 1.0);
+        model.head.part().step(1e-2, 1.0);
+    }
+    let first = losses[0];
+    let last = *losses.last().unwrap();
+    assert!(
+        last < 0.2 * first,
+        "loss should fall a lot on a fixed batch: {first} → {last}"
+    );
+}
+
+#[test]
+fn weights_round_trip_through_bytes() {
+    let host = host();
+    let device = Device::flex().autodiff();
+    let empty = toml::Value::Table(Default::default());
+    let options: toml::Value = toml::from_str("input_size = 16").unwrap();
+    let build = |seed| {
+        build_model(
+            &host,
+            ("smallconv", "tiny", &options, "linear", &empty),
+            true,
+            &device,
+            seed,
+        )
+        .unwrap()
+    };
+    let mut a = build(1);
+    let mut b = build(2);
+    a.backbone.part().set_training(false);
+    b.backbone.part().set_training(false);
+    a.head.part().set_training(false);
+    b.head.part().set_training(false);
+    let x = Tensor::<4>::random(
+        [2, 3, 16, 16],
+        Distribution::Normal(0.0, 1.0),
+        &device.clone().inner(),
+    );
+    let out = |m: &rateme::train::BuiltModel| {
+        m.head
+            .forward(m.backbone.forward_features(x.clone()))
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap()
+    };
+    assert_ne!(out(&a), out(&b));
+    b.backbone
+        .part()
+        .load_weights(a.backbone.part_ref().weights_to_bytes().unwrap())
+        .unwrap();
+    b.head
+        .part()
+        .load_weights(a.head.part_ref().weights_to_bytes().unwrap())
+        .unwrap();
+    assert_eq!(out(&a), out(&b));
+}
+
+#[test]
+fn wrong_abi_plugin_is_refused() {
+    // A plugin built against another SDK: the same library with its embedded fingerprint's
+    // source hash changed (what a stale plugin looks like after an SDK edit).
+    let real = common::library("rateme_smallconv");
+    let mut bytes = std::fs::read(&real).unwrap();
+    let needle = rateme::sdk::ABI_FINGERPRINT.as_bytes();
+    let pos = bytes
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .expect("fingerprint embedded in the plugin");
+    let last = pos + needle.len() - 1;
+    bytes[last] = if bytes[last] == b'0' { b'1' } else { b'0' };
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("librateme_stale.so");
+    std::fs::write(&stale, &bytes).unwrap();
+
+    let mut host = PluginHost::new();
+    let errors = host.load_dir(dir.path()).unwrap_err();
+    assert_eq!(errors.len(), 1);
+    let PluginLoadError::Abi { plugin, runner, .. } = &errors[0] else {
+        panic!("{:?}", errors[0])
+    };
+    assert_ne!(plugin, runner);
+    let line = errors[0].to_string();
+    assert!(!line.contains('\n'), "one line: {line}");
+    assert!(
+        line.contains(plugin.as_str()) && line.contains(runner.as_str()),
+        "{line}"
+    );
+    assert!(line.contains("cargo build --workspace"), "{line}");
+    // Nothing was registered from it.
+    assert!(host.registry.get_backbone("smallconv").is_none());
+}
+
+#[test]
+fn a_library_that_is_not_a_plugin_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("librateme_junk.so"), b"not an ELF file").unwrap();
+    let errors = PluginHost::new().load_dir(dir.path()).unwrap_err();
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("librateme_junk.so: cannot load plugin library"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[test]
+fn an_undefined_symbol_names_the_likely_cause_and_the_fix() {
+    // A plugin linked against another build of the SDK: the same library with one of the SDK
+    // symbols it imports renamed (another build's symbol hash), so dlopen cannot bind it.
+    let real = common::library("rateme_smallconv");
+    let nm = std::process::Command::new("nm")
+        .args(["-D", "--undefined-only"])
+        .arg(&real)
+        .output()
+        .expect("run nm (binutils)");
+    let listing = String::from_utf8_lossy(&nm.stdout);
+    let symbol = listing
+        .split_whitespace()
+        .find(|s| s.contains("10rateme_sdk") && s.ends_with('E'))
+        .expect("the plugin imports SDK symbols")
+        .to_owned();
+    let mut renamed = symbol.clone().into_bytes();
+    let digit = renamed.len() - 2; // the last hex digit of the `17h<hash>E` suffix
+    renamed[digit] = if renamed[digit] == b'0' { b'1' } else { b'0' };
+    let mut bytes = std::fs::read(&real).unwrap();
+    let mut count = 0;
+    let mut at = 0;
+    while let Some(pos) = bytes[at..]
+        .windows(symbol.len())
+        .position(|w| w == symbol.as_bytes())
+    {
+        let pos = at + pos;
+        bytes[pos..pos + symbol.len()].copy_from_slice(&renamed);
+        at = pos + symbol.len();
+        count += 1;
+    }
+    assert!(count > 0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("librateme_othersdk.so"), &bytes).unwrap();
+
+    let errors = PluginHost::new().load_dir(dir.path()).unwrap_err();
+    let line = errors[0].to_string();
+    assert!(!line.contains('\n'), "one line: {line}");
+    for needed in [
+        "undefined symbol",
+        "different builds of librateme_sdk.so",
+        "cargo build --workspace",
+    ] {
+        assert!(line.contains(needed), "`{needed}` in: {line}");
+    }
+}
+
+/// The target dir the tests run from (`<target>/<profile>/deps/<test binary>`).
+fn target_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.ancestors().nth(3).unwrap().to_owned()
+}
+
+#[test]
+fn a_plugin_with_its_own_copy_of_the_sdk_and_burn_is_refused() {
+    // A self-contained plugin: the SDK's sources compiled into the plugin itself (a `cdylib`
+    // that links burn statically) instead of linking librateme_sdk.so, with the runner's ABI
+    // fingerprint so that only the anchor check can tell. Its dependencies are the SDK's own,
+    // with the workspace's lock file and profiles, so cargo reuses the compiled burn.
+    let root = common::root();
+    let dir = tempfile::tempdir().unwrap();
+    let krate = dir.path();
+    let sdk = root.join("plugins/sdk");
+    let copy = |from: &std::path::Path, to: &std::path::Path| {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    };
+    std::fs::create_dir_all(krate.join("src")).unwrap();
+    copy(&sdk.join("src"), &krate.join("src"));
+    // The linear head's code as the plugin, `rateme_sdk` being the crate itself.
+    std::fs::copy(
+        root.join("plugins/linear-head/src/lib.rs"),
+        krate.join("src/plugin.rs"),
+    )
+    .unwrap();
+    let mut lib = std::fs::read_to_string(krate.join("src/lib.rs")).unwrap();
+    lib.push_str("\nextern crate self as rateme_sdk;\nmod plugin;\n");
+    std::fs::write(krate.join("src/lib.rs"), lib).unwrap();
+    std::fs::write(
+        krate.join("build.rs"),
+        "fn main() { println!(\"cargo:rustc-env=RATEME_SDK_ABI={}\", std::env::var(\"OWN_SDK_ABI\").unwrap()); }\n",
+    )
+    .unwrap();
+    let sdk_manifest = std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
+    let deps = &sdk_manifest[sdk_manifest.find("[dependencies]").unwrap()..];
+    let workspace: toml::Table = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut profiles = toml::Table::new();
+    profiles.insert("profile".into(), workspace["profile"].clone());
+    let mut ws_deps = String::new();
+    for (name, spec) in workspace["workspace"]["dependencies"].as_table().unwrap() {
+        if !name.starts_with("rateme") {
+            ws_deps.push_str(&format!("{name} = {spec}\n"));
+        }
+    }
+    let manifest = format!(
+        "[package]\nname = \"ownsdk-plugin\"\nversion = \"0.1.0\"\nedition = \"2024\"\nbuild = \"build.rs\"\n\n\
+         [lib]\nname = \"ownsdk_plugin\"\ncrate-type = [\"cdylib\"]\n\n\
+         [workspace]\n\n[workspace.dependencies]\n{ws_deps}\n{}\n{deps}\n",
+        toml::to_string(&profiles).unwrap()
+    );
+    std::fs::write(krate.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "--config"])
+        .arg(root.join(".cargo/config.toml"))
+        .arg("--target-dir")
+        .arg(target_dir())
+        .env("OWN_SDK_ABI", rateme::sdk::ABI_FINGERPRINT)
+        .current_dir(krate)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "building the self-contained plugin: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let profile_dir = common::plugin_dir();
+    let built = profile_dir.join(format!("libownsdk_plugin{}", std::env::consts::DLL_SUFFIX));
+    let plugins = tempfile::tempdir().unwrap();
+    let library = plugins
+        .path()
+        .join(format!("librateme_ownsdk{}", std::env::consts::DLL_SUFFIX));
+    std::fs::rename(&built, &library).unwrap();
+
+    let mut host = PluginHost::new();
+    let err = host.load_file(&library).unwrap_err();
+    assert!(matches!(err, PluginLoadError::OwnSdk { .. }), "{err:?}");
+    let line = err.to_string();
+    assert!(!line.contains('\n'), "one line: {line}");
+    assert!(line.contains("its own copy of the SDK and burn"), "{line}");
+    assert!(line.contains("depends on `rateme-sdk` only"), "{line}");
+    assert!(
+        host.registry.get_head("linear").is_none(),
+        "nothing registered"
+    );
+}

@@ -1,0 +1,19 @@
+//! # rateme-train
+//!
+//! Training: plugin loading ([`plugins`]), model assembly, the loop (in core, not in plugins),
+//! its schedule, checkpoints, metrics and events; the runs of a sweep one by one ([`sweep`]);
+//! scoring new images with a trained run ([`predict`]).
+
+pub mod checkpoint;
+pub mod events;
+pub mod metrics;
+mod model;
+pub mod plugins;
+pub mod predict;
+mod run;
+pub mod schedule;
+pub mod sweep;
+
+pub use model::{BuiltModel, ModelCard, build_model, check_run};
+pub use predict::{Predictor, evaluate_image};
+pub use run::{RUN_OUTPUTS, RunError, RunOptions, RunSummary, existing_outputs, run};

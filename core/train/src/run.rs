@@ -1,0 +1,605 @@
+//! One training run, start to end (or resumed from its checkpoint).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rateme_sdk::burn::tensor::{Device, Tensor, TensorData};
+use rateme_sdk::{Backbone, Head, PluginError};
+use serde::{Deserialize, Serialize};
+
+use super::checkpoint::{self, Tensors, TrainState};
+use super::events::{CsvSink, EvalRecord, Event, Sink};
+use super::metrics;
+use super::model::{BuiltModel, ModelCard, build_model, check_run};
+use super::schedule::Plateau;
+use crate::plugins::PluginHost;
+use rateme_data::{self as data, Augment, DataError, ImageSet};
+use rateme_spec::device::DeviceSpec;
+use rateme_spec::{Experiment, RunSpec};
+use rateme_util::rng::Rng;
+
+const STREAM_ORDER: u64 = 0x0_12de;
+const STREAM_AUG: u64 = 0xa06;
+const STREAM_DROPOUT: u64 = 0xd20;
+
+/// Why a run failed. The sweep reports it and goes on with the next run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run's plugins or options are wrong (located in the experiment file).
+    #[error(transparent)]
+    Spec(#[from] super::model::PluginSpecError),
+    /// The device cannot be used by this build.
+    #[error("device: {0}")]
+    Device(String),
+    /// Data problem.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A plugin reported an error.
+    #[error("plugin: {0}")]
+    Plugin(#[from] PluginError),
+    /// The loss became NaN or infinite.
+    #[error(
+        "training loss is {value} at batch {batch} (lr {lr:e}); lower optimizer.lr or set optimizer.grad_clip"
+    )]
+    NonFinite { batch: u64, value: f64, lr: f64 },
+    /// The checkpoint cannot be resumed.
+    #[error("cannot resume from {}: {message}", path.display())]
+    Resume { path: PathBuf, message: String },
+    /// Writing outputs failed.
+    #[error("{}: {message}", path.display())]
+    Io { path: PathBuf, message: String },
+    /// A fresh start would replace results already there: the user must choose.
+    #[error("{}", would_overwrite(run, dir, found))]
+    WouldOverwrite {
+        /// Run name.
+        run: String,
+        /// Its output directory.
+        dir: PathBuf,
+        /// What is there (names from [`RUN_OUTPUTS`]).
+        found: Vec<&'static str>,
+    },
+    /// Ctrl-C or SIGTERM: stopped after `batch` with a checkpoint written.
+    #[error("stopped by the user after batch {batch}; `--resume` continues from there")]
+    Interrupted { batch: u64 },
+}
+
+/// What a run writes into its directory that a fresh start replaces.
+pub const RUN_OUTPUTS: [&str; 6] = [
+    "checkpoint",
+    "checkpoint.old",
+    "checkpoint.new",
+    "best",
+    "summary.json",
+    "metrics.csv",
+];
+
+/// The [`RUN_OUTPUTS`] present in `dir`.
+pub fn existing_outputs(dir: &Path) -> Vec<&'static str> {
+    RUN_OUTPUTS
+        .into_iter()
+        .filter(|name| dir.join(name).exists())
+        .collect()
+}
+
+/// The one-line refusal to start a run over its earlier results.
+pub fn would_overwrite(run: &str, dir: &Path, found: &[&str]) -> String {
+    format!(
+        "run `{run}` already has results in {} ({}): pass --resume to continue it from its \
+         checkpoint (a finished run is kept as it is), or --restart to delete them and train it \
+         from scratch; nothing was deleted",
+        dir.display(),
+        found.join(", ")
+    )
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
+    move |e| RunError::Io {
+        path: path.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// The results of a run: one row of the results table (saved as `summary.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Run name.
+    pub run: String,
+    /// `plugin/variant` of the backbone.
+    pub backbone: String,
+    /// Head plugin.
+    pub head: String,
+    /// Parameters (backbone + head).
+    pub params: usize,
+    /// Trainable parameters.
+    pub trainable_params: usize,
+    /// Mean training loss in the interval that ended at the best evaluation.
+    pub train_loss: f64,
+    /// Validation MSE at the best evaluation.
+    pub val_loss: f64,
+    /// Validation MAE at the best evaluation.
+    pub val_mae: f64,
+    /// MAE of always predicting the training-set mean.
+    pub baseline_mae: f64,
+    /// Spearman ρ at the best evaluation.
+    pub spearman: f64,
+    /// Batch of the best evaluation (lowest validation loss).
+    pub best_batch: u64,
+    /// Batches trained.
+    pub batches: u64,
+    /// Wall time in seconds (all sessions of the run).
+    pub wall_s: f64,
+    /// Training images per second (training steps only).
+    pub images_per_s: f64,
+    /// Device name.
+    pub device: String,
+    /// Training / validation sizes.
+    pub train_size: usize,
+    /// Validation size.
+    pub val_size: usize,
+    /// Every evaluation (for plots).
+    pub history: Vec<EvalRecord>,
+}
+
+/// How to run.
+pub struct RunOptions<'a> {
+    /// The experiment the run belongs to.
+    pub experiment: &'a Experiment,
+    /// The run.
+    pub spec: &'a RunSpec,
+    /// Loaded plugins.
+    pub host: &'a PluginHost,
+    /// Device override (`--device`).
+    pub device: Option<DeviceSpec>,
+    /// Continue from the run's checkpoint when there is one.
+    pub resume: bool,
+    /// Start from scratch even when the run has results: they are deleted. Without `resume` or
+    /// `restart`, a run with results is refused ([`RunError::WouldOverwrite`]).
+    pub restart: bool,
+    /// Extra listeners (progress display, ...). The CSV sink is always added.
+    pub sinks: Vec<Box<dyn Sink + 'a>>,
+}
+
+struct Dataset {
+    images: ImageSet,
+    targets: Vec<f32>,
+    weights: Vec<f32>,
+    train: Vec<usize>,
+    val: Vec<usize>,
+}
+
+fn load_data(spec: &RunSpec, input: &rateme_sdk::InputSpec) -> Result<Dataset, DataError> {
+    let d = &spec.data;
+    if let Some(synth) = &d.synthetic
+        && data::synthetic::ensure(synth, &d.table)?
+    {
+        tracing::info!(table = %d.table.display(), "generated the synthetic dataset");
+    }
+    let images_dir = d
+        .images
+        .clone()
+        .unwrap_or_else(|| d.table.parent().map(Path::to_path_buf).unwrap_or_default());
+    let samples = data::read_table(&d.table, &images_dir)?;
+    let split = data::split(&samples, d.val_fraction, d.split_seed);
+    let images = ImageSet::load(&samples, input, d.pad_to_square)?;
+    let targets = samples.iter().map(|s| s.target).collect();
+    let weights = samples.iter().map(|s| s.weight).collect();
+    Ok(Dataset {
+        images,
+        targets,
+        weights,
+        train: split.train,
+        val: split.val,
+    })
+}
+
+fn batch_tensor(
+    data: &Dataset,
+    idx: &[usize],
+    augment: Option<&Augment>,
+    seed: u64,
+    batch_no: u64,
+    device: &Device,
+) -> Tensor<4> {
+    let spec = &data.images.spec;
+    let (h, w) = (spec.height as usize, spec.width as usize);
+    let per = 3 * h * w;
+    let mut buf = vec![0f32; idx.len() * per];
+    for (k, (&i, out)) in idx.iter().zip(buf.chunks_exact_mut(per)).enumerate() {
+        let mut rng = Rng::new(seed, &[STREAM_AUG, batch_no, k as u64]);
+        Augment::apply(augment, &data.images.images[i], spec, &mut rng, out);
+    }
+    Tensor::from_data(TensorData::new(buf, [idx.len(), 3, h, w]), device)
+}
+
+fn column(values: &[f32], idx: &[usize], device: &Device) -> Tensor<2> {
+    let v: Vec<f32> = idx.iter().map(|&i| values[i]).collect();
+    Tensor::from_data(TensorData::new(v, [idx.len(), 1]), device)
+}
+
+fn predict(backbone: &Backbone, head: &Head, x: Tensor<4>) -> Tensor<2> {
+    head.forward(backbone.forward_features(x))
+}
+
+fn evaluate(
+    model: &mut BuiltModel,
+    data: &Dataset,
+    batch_size: usize,
+    device: &Device,
+) -> Vec<f32> {
+    model.backbone.part().set_training(false);
+    model.head.part().set_training(false);
+    let plain = device.clone().inner();
+    let mut preds = Vec::with_capacity(data.val.len());
+    let chunks = data.val.len().div_ceil(batch_size);
+    for (k, chunk) in data.val.chunks(batch_size).enumerate() {
+        if k == chunks / 2 {
+            rateme_util::crash::point("eval");
+        }
+        let x = batch_tensor(data, chunk, None, 0, 0, &plain);
+        let p = predict(&model.backbone, &model.head, x);
+        preds.extend(p.into_data().try_to_vec::<f32>().expect("f32 predictions"));
+    }
+    model.backbone.part().set_training(true);
+    model.head.part().set_training(true);
+    preds
+}
+
+fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {
+    // What must not change across a resume: everything but the length of the run, the
+    // checkpoint interval, the device and where files go.
+    let mut s = spec.clone();
+    s.batches = 0;
+    s.checkpoint_every = 0;
+    s.device = String::new();
+    s.output_dir = None;
+    s.plugins = None;
+    let text = format!(
+        "{}|{}",
+        serde_json::to_string(&s).unwrap_or_default(),
+        serde_json::to_string(card).unwrap_or_default()
+    );
+    rateme_util::fsutil::fnv1a_hex(text.as_bytes())
+}
+
+fn weights(model: &BuiltModel, with_optim: bool) -> Result<Tensors, PluginError> {
+    Ok(Tensors {
+        backbone: model.backbone.part_ref().weights_to_bytes()?,
+        head: model.head.part_ref().weights_to_bytes()?,
+        backbone_optim: with_optim
+            .then(|| model.backbone.part_ref().optimizer_to_bytes())
+            .transpose()?,
+        head_optim: with_optim
+            .then(|| model.head.part_ref().optimizer_to_bytes())
+            .transpose()?,
+    })
+}
+
+fn epoch_order(train: &[usize], seed: u64, epoch: u64) -> Vec<usize> {
+    let mut order = train.to_vec();
+    Rng::new(seed, &[STREAM_ORDER, epoch]).shuffle(&mut order);
+    order
+}
+
+/// Trains one run. Writes `<run dir>/metrics.csv`, `checkpoint/`, `best/` and `summary.json`.
+/// The sinks hear how it ends: `Finished`, `Interrupted` or `Failed`.
+pub fn run(mut opts: RunOptions<'_>) -> Result<RunSummary, RunError> {
+    let mut sinks = std::mem::take(&mut opts.sinks);
+    let result = run_with(opts, &mut sinks);
+    if let Err(e) = &result
+        && !matches!(e, RunError::Interrupted { .. })
+    {
+        let message = e.to_string();
+        for s in sinks.iter_mut() {
+            if let Err(err) = s.on_event(&Event::Failed { message: &message }) {
+                tracing::warn!("reporting the failure: {err}");
+            }
+        }
+    }
+    result
+}
+
+fn run_with<'a>(
+    opts: RunOptions<'a>,
+    sinks: &mut Vec<Box<dyn Sink + 'a>>,
+) -> Result<RunSummary, RunError> {
+    let spec = opts.spec;
+    let exp = opts.experiment;
+    let session_start = Instant::now();
+    let dir = spec.run_dir(&exp.name);
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let ckpt_dir = dir.join("checkpoint");
+    let summary_path = dir.join("summary.json");
+
+    let device_spec = match &opts.device {
+        Some(d) => d.clone(),
+        None => DeviceSpec::parse(&spec.device).map_err(RunError::Device)?,
+    };
+    let device = device_spec.device().map_err(RunError::Device)?.autodiff();
+
+    let (variant, bb_options, head_options) = check_run(exp, spec, opts.host)?;
+    let mut model = build_model(
+        opts.host,
+        (
+            spec.backbone.plugin.get_ref(),
+            &variant,
+            &bb_options,
+            spec.head.plugin.get_ref(),
+            &head_options,
+        ),
+        spec.data.pad_to_square,
+        &device,
+        spec.seed,
+    )?;
+    let card_json = serde_json::to_string_pretty(&model.card).expect("card serialises");
+    let hash = spec_hash(spec, &model.card);
+    for part in [model.backbone.part(), model.head.part()] {
+        part.configure_optimizer(&spec.optimizer.settings());
+    }
+    if spec.backbone.freeze {
+        model.backbone.part().freeze();
+    }
+
+    let data = load_data(spec, model.backbone.input_spec())?;
+    if data.train.len() < 2 {
+        return Err(DataError::Row {
+            path: spec.data.table.display().to_string(),
+            line: 0,
+            message: format!(
+                "only {} training rows after the split; need at least 2",
+                data.train.len()
+            ),
+        }
+        .into());
+    }
+    let train_mean = data
+        .train
+        .iter()
+        .map(|&i| f64::from(data.targets[i]))
+        .sum::<f64>()
+        / data.train.len() as f64;
+    let val_targets: Vec<f32> = data.val.iter().map(|&i| data.targets[i]).collect();
+    let baseline_mae = metrics::constant_mae(train_mean, &val_targets);
+    let batch_size = spec.batch_size.min(data.train.len());
+
+    let fresh = || TrainState {
+        batch: 0,
+        epoch: 0,
+        pos: 0,
+        order: epoch_order(&data.train, spec.seed, 0),
+        schedule: Plateau::new(&spec.schedule, spec.optimizer.lr),
+        history: Vec::new(),
+        loss_sum: 0.0,
+        loss_count: 0,
+        elapsed_s: 0.0,
+        train_s: 0.0,
+        best: None,
+        spec_hash: hash.clone(),
+    };
+    let mut state = match (opts.resume, checkpoint::find(&ckpt_dir)) {
+        (true, Some(found)) => {
+            let (tensors, state) = checkpoint::load(&found).map_err(|e| RunError::Resume {
+                path: found.clone(),
+                message: e.to_string(),
+            })?;
+            if state.spec_hash != hash {
+                return Err(RunError::Resume {
+                    path: found,
+                    message: "the run's settings changed since the checkpoint (only `batches`, `checkpoint_every`, `device`, `output_dir` and `plugins` may change); start it from scratch with --restart (which deletes its results) instead of --resume".into(),
+                });
+            }
+            model.backbone.part().load_weights(tensors.backbone)?;
+            model.head.part().load_weights(tensors.head)?;
+            if let Some(b) = tensors.backbone_optim {
+                model.backbone.part().load_optimizer(b)?;
+            }
+            if let Some(h) = tensors.head_optim {
+                model.head.part().load_optimizer(h)?;
+            }
+            tracing::info!(run = %spec.name, batch = state.batch, "resuming from checkpoint");
+            state
+        }
+        (resume, _) => {
+            // A fresh start replaces earlier results: only when asked for (`--restart`), or when
+            // `--resume` finds no checkpoint to continue (a run killed before its first one).
+            let found = existing_outputs(&dir);
+            if !found.is_empty() && !opts.restart && !resume {
+                return Err(RunError::WouldOverwrite {
+                    run: spec.name.clone(),
+                    dir,
+                    found,
+                });
+            }
+            if !found.is_empty() {
+                tracing::warn!(run = %spec.name, dir = %dir.display(), "starting from scratch: deleting {}", found.join(", "));
+            }
+            for stale in found {
+                let p = dir.join(stale);
+                if p.is_dir() {
+                    std::fs::remove_dir_all(&p).map_err(io(&p))?;
+                } else if p.exists() {
+                    std::fs::remove_file(&p).map_err(io(&p))?;
+                }
+            }
+            fresh()
+        }
+    };
+    if state.batch >= spec.batches && summary_path.exists() {
+        let text = std::fs::read_to_string(&summary_path).map_err(io(&summary_path))?;
+        if let Ok(summary) = serde_json::from_str::<RunSummary>(&text) {
+            tracing::info!(run = %spec.name, "already finished; kept its results");
+            return Ok(summary);
+        }
+    }
+
+    let csv_path = dir.join("metrics.csv");
+    sinks.insert(
+        0,
+        Box::new(CsvSink::new(csv_path.clone(), &state.history).map_err(io(&csv_path))?),
+    );
+    let device_name = device_spec.to_string();
+    let mut emit = |e: Event<'_>| -> Result<(), RunError> {
+        for s in sinks.iter_mut() {
+            s.on_event(&e).map_err(io(&dir))?;
+        }
+        Ok(())
+    };
+    emit(Event::Started {
+        run: &spec.name,
+        start: state.batch,
+        total: spec.batches,
+        device: &device_name,
+    })?;
+
+    let augment = spec.data.augment.then_some(&Augment::RECIPE);
+    let clip = spec.optimizer.grad_clip;
+    let elapsed_before = state.elapsed_s;
+    while state.batch < spec.batches {
+        if state.pos + batch_size > state.order.len() {
+            state.epoch += 1;
+            state.order = epoch_order(&data.train, spec.seed, state.epoch);
+            state.pos = 0;
+        }
+        let idx = state.order[state.pos..state.pos + batch_size].to_vec();
+        state.pos += batch_size;
+        let batch_no = state.batch + 1;
+        let lr = state.schedule.lr;
+
+        rateme_util::crash::point("batch");
+        let step_start = Instant::now();
+        device.seed(Rng::new(spec.seed, &[STREAM_DROPOUT, batch_no]).next_u64());
+        let x = batch_tensor(&data, &idx, augment, spec.seed, batch_no, &device);
+        let y = column(&data.targets, &idx, &device);
+        let w = column(&data.weights, &idx, &device);
+        let pred = predict(&model.backbone, &model.head, x);
+        let loss = ((pred - y).square() * w.clone()).sum() / w.sum();
+        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+        if !loss_value.is_finite() {
+            return Err(RunError::NonFinite {
+                batch: batch_no,
+                value: loss_value,
+                lr,
+            });
+        }
+        let mut grads = loss.backward();
+        model.backbone.part().collect_grads(&mut grads);
+        model.head.part().collect_grads(&mut grads);
+        let scale = match clip {
+            Some(max_norm) => {
+                let norm = (model.backbone.part_ref().grad_sq_norm()
+                    + model.head.part_ref().grad_sq_norm())
+                .sqrt();
+                if !norm.is_finite() {
+                    return Err(RunError::NonFinite {
+                        batch: batch_no,
+                        value: norm,
+                        lr,
+                    });
+                }
+                // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above 1.
+                (max_norm / (norm + 1e-6)).min(1.0)
+            }
+            None => 1.0,
+        };
+        model.backbone.part().step(lr, scale);
+        model.head.part().step(lr, scale);
+        state.train_s += step_start.elapsed().as_secs_f64();
+
+        state.batch = batch_no;
+        state.loss_sum += loss_value;
+        state.loss_count += 1;
+        emit(Event::Batch {
+            batch: batch_no,
+            loss: loss_value,
+            lr,
+        })?;
+
+        let last = batch_no == spec.batches;
+        if batch_no % spec.eval_every == 0 || last {
+            let preds = evaluate(&mut model, &data, batch_size, &device);
+            state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
+            let record = EvalRecord {
+                batch: batch_no,
+                lr,
+                train_loss: state.loss_sum / state.loss_count.max(1) as f64,
+                val_loss: metrics::mse(&preds, &val_targets),
+                val_mae: metrics::mae(&preds, &val_targets),
+                val_spearman: metrics::spearman(&preds, &val_targets),
+                elapsed_s: state.elapsed_s,
+            };
+            state.loss_sum = 0.0;
+            state.loss_count = 0;
+            state.schedule.step(record.val_loss);
+            if state.best.is_none_or(|(best, _)| record.val_loss < best) {
+                state.best = Some((record.val_loss, batch_no));
+                let best_dir = dir.join("best");
+                let t = weights(&model, false)?;
+                checkpoint::write_dir(
+                    &best_dir,
+                    &[
+                        ("backbone.bpk", &t.backbone),
+                        ("head.bpk", &t.head),
+                        ("model.json", card_json.as_bytes()),
+                    ],
+                )
+                .map_err(io(&best_dir))?;
+            }
+            state.history.push(record.clone());
+            emit(Event::Evaluated(&record))?;
+        }
+        let stop = rateme_util::interrupt::requested() && !last;
+        if (spec.checkpoint_every > 0 && batch_no % spec.checkpoint_every == 0) || last || stop {
+            state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
+            let t = weights(&model, true)?;
+            checkpoint::save(&ckpt_dir, &t, &state, &card_json).map_err(io(&ckpt_dir))?;
+            emit(Event::Checkpointed { batch: batch_no })?;
+        }
+        if stop {
+            tracing::warn!(run = %spec.name, batch = batch_no, "stopped by the user; checkpoint written");
+            emit(Event::Interrupted { batch: batch_no })?;
+            return Err(RunError::Interrupted { batch: batch_no });
+        }
+    }
+
+    let best_batch = state.best.map_or(state.batch, |(_, b)| b);
+    let best = state
+        .history
+        .iter()
+        .find(|r| r.batch == best_batch)
+        .or(state.history.last())
+        .cloned()
+        .expect("at least one evaluation");
+    let summary = RunSummary {
+        run: spec.name.clone(),
+        backbone: if model.card.variant.is_empty() {
+            model.card.backbone.clone()
+        } else {
+            format!("{}/{}", model.card.backbone, model.card.variant)
+        },
+        head: model.card.head.clone(),
+        params: model.backbone.part_ref().num_params() + model.head.part_ref().num_params(),
+        trainable_params: model.backbone.part_ref().num_trainable_params()
+            + model.head.part_ref().num_trainable_params(),
+        train_loss: best.train_loss,
+        val_loss: best.val_loss,
+        val_mae: best.val_mae,
+        baseline_mae,
+        spearman: best.val_spearman,
+        best_batch,
+        batches: state.batch,
+        wall_s: state.elapsed_s,
+        images_per_s: (state.batch as f64 * batch_size as f64) / state.train_s.max(1e-9),
+        device: device_name.clone(),
+        train_size: data.train.len(),
+        val_size: data.val.len(),
+        history: state.history.clone(),
+    };
+    rateme_util::fsutil::write_atomic(
+        &summary_path,
+        serde_json::to_string_pretty(&summary)
+            .expect("summary serialises")
+            .as_bytes(),
+    )
+    .map_err(io(&summary_path))?;
+    emit(Event::Finished(&summary))?;
+    Ok(summary)
+}
