@@ -100,7 +100,8 @@ grad_clip = 1.0
 }
 
 /// Runs `runner <experiment> --plugins <plugin dir> <extra...>` and returns its output. MLflow
-/// settings of the calling environment are removed: tests opt in to tracking explicitly.
+/// settings of the calling environment are removed: tests opt in to tracking explicitly. The log
+/// level is the runner's default (info), whatever `RUST_LOG` the caller has: tests read its log.
 pub fn train(experiment: &Path, extra: &[&str]) -> std::process::Output {
     train_with_env(experiment, extra, &[])
 }
@@ -114,6 +115,7 @@ pub fn train_with_env(
     std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
         .env_remove("MLFLOW_TRACKING_URI")
         .env_remove("MLFLOW_EXPERIMENT_NAME")
+        .env("RUST_LOG", "info")
         .envs(env.iter().copied())
         .arg(experiment)
         .arg("--plugins")
