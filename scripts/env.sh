@@ -7,6 +7,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/rateme/target}"
 if [ -n "${RUSTFLAGS:-}" ] && [[ "$RUSTFLAGS" != *prefer-dynamic* ]]; then
   export RUSTFLAGS="$RUSTFLAGS -C prefer-dynamic"
 fi
-# The one set of targets every script builds: the demo, the tests and the benches link the same
-# SDK build only if cargo resolves the same features, i.e. builds the same targets.
+# The targets every script builds: everything, tests and benches included, so one command leaves
+# the runner, every plugin library and the test binaries up to date. (Any other cargo selection
+# builds the same plugin SDK too: the SDK pins its dependencies' features.)
 RATEME_TARGETS=(--workspace --lib --bins --tests --benches)

@@ -14,8 +14,9 @@ pub fn root() -> PathBuf {
 }
 
 /// The directory holding the plugin libraries (`target/<profile>`), after building them once
-/// per test process with the same cargo, profile and target dir as the tests. The build selects
-/// the same targets as `cargo test --workspace`, so the SDK it links is the one the tests link.
+/// per test process with the same cargo, profile and target dir as the tests (`cargo test -p
+/// rateme` alone does not build the plugin crates). Any selection builds the same SDK (its
+/// feature pins), so the plugins link the SDK the tests link.
 pub fn plugin_dir() -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
