@@ -266,3 +266,36 @@ fn the_reddit_experiment_checks_with_the_shipped_plugins() {
     let out = common::train(&reddit, &["--check"]);
     common::assert_ok(&out);
 }
+
+#[test]
+fn backbone_lr_scale_scales_the_backbone_learning_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let bb =
+        "backbone = { plugin = \"smallconv\", variant = \"tiny\", options = { input_size = 24 }";
+    let exp_path = common::experiment(
+        dir.path(),
+        "batches = 12\neval_every = 6",
+        &format!(
+            "[[runs]]\nname = \"default\"\n{bb} }}\n\n[[runs]]\nname = \"one\"\n{bb}, lr_scale = 1.0 }}\n\n\
+             [[runs]]\nname = \"tenth\"\n{bb}, lr_scale = 0.1 }}\n\n\
+             [[runs]]\nname = \"frozen\"\n{bb}, freeze = true }}\n"
+        ),
+    );
+    common::assert_ok(&common::train(&exp_path, &[]));
+    let read = |run: &str, file: &str| {
+        std::fs::read(dir.path().join("runs").join(run).join(file)).unwrap()
+    };
+    let history = |run: &str| -> Vec<f64> {
+        let s: rateme::train::RunSummary =
+            serde_json::from_slice(&read(run, "summary.json")).unwrap();
+        s.history
+            .iter()
+            .flat_map(|r| [r.train_loss, r.val_loss])
+            .collect()
+    };
+    // An explicit 1 is the default, to the bit.
+    assert_eq!(history("default"), history("one"));
+    // A tenth is neither the default nor a frozen backbone.
+    assert_ne!(history("tenth"), history("default"), "lr_scale ignored");
+    assert_ne!(history("tenth"), history("frozen"));
+}

@@ -229,3 +229,23 @@ fn a_plateau_option_with_the_constant_schedule_is_a_located_error() {
         .to_string();
     assert!(err.contains("runs[0].schedule.patience"), "{err}");
 }
+
+#[test]
+fn backbone_lr_scale_defaults_to_one_and_must_be_positive() {
+    let exp = parse(&format!(
+        "{BASE}\n[[runs]]\nname = \"a\"\n\n[[runs]]\nname = \"b\"\nbackbone = {{ lr_scale = 0.1 }}\n"
+    ))
+    .unwrap();
+    assert_eq!(exp.runs[0].backbone.lr_scale, 1.0);
+    assert_eq!(exp.runs[1].backbone.lr_scale, 0.1);
+    let err = parse(&format!(
+        "{BASE}\n[[runs]]\nname = \"a\"\nbackbone = {{ lr_scale = 0.0 }}\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("runs[0] (a).backbone.lr_scale: must be a positive number")
+            && err.contains("freeze = true"),
+        "{err}"
+    );
+}

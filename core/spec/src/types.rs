@@ -69,11 +69,17 @@ fn d_checkpoint_every() -> u64 {
 fn d_seed() -> u64 {
     42
 }
+fn d_one() -> f64 {
+    1.0
+}
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
+}
 fn d_device() -> String {
     "cpu".into()
 }
 
-/// `backbone = { plugin = "...", variant = "...", freeze = false, options = { ... } }`
+/// `backbone = { plugin = "...", variant = "...", freeze = false, lr_scale = 1.0, options = { ... } }`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackboneRef {
@@ -85,6 +91,11 @@ pub struct BackboneRef {
     /// Freeze all backbone parameters (train the head only). Default false.
     #[serde(default)]
     pub freeze: bool,
+    /// Multiplies the run's learning rate for the backbone (e.g. 0.1 to fine-tune a pretrained
+    /// backbone gently under a new head); the plateau schedule scales both parts together.
+    /// Default 1 (left out of the run's hash then, so older checkpoints still resume).
+    #[serde(default = "d_one", skip_serializing_if = "is_one")]
+    pub lr_scale: f64,
     /// The plugin's own options table (checked by the plugin, unknown keys are errors).
     #[serde(default = "empty_options")]
     pub options: Spanned<toml::Value>,
@@ -413,6 +424,12 @@ impl RunSpec {
         }
         if !(self.data.val_fraction > 0.0 && self.data.val_fraction < 1.0) {
             return err("data.val_fraction", "must be between 0 and 1 (exclusive)");
+        }
+        if !(self.backbone.lr_scale.is_finite() && self.backbone.lr_scale > 0.0) {
+            return err(
+                "backbone.lr_scale",
+                "must be a positive number (to keep the backbone as it is, set `freeze = true`)",
+            );
         }
         if !self.backbone.options.get_ref().is_table() {
             return err("backbone.options", "must be a table");

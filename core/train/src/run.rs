@@ -500,7 +500,10 @@ fn run_with<'a>(
             }
             None => 1.0,
         };
-        model.backbone.part().step(lr, scale);
+        model
+            .backbone
+            .part()
+            .step(lr * spec.backbone.lr_scale, scale);
         model.head.part().step(lr, scale);
         state.train_s += step_start.elapsed().as_secs_f64();
 
