@@ -18,6 +18,10 @@ pub struct ResultRow {
     pub head: String,
     /// Parameters.
     pub params: Option<usize>,
+    /// Parameters that were trained (all but a frozen backbone's). Absent from results files
+    /// written before this column existed.
+    #[serde(default)]
+    pub trainable_params: Option<usize>,
     /// Mean train loss (MSE) before the best evaluation.
     pub train_loss: Option<f64>,
     /// Validation MSE at the best evaluation.
@@ -47,6 +51,7 @@ impl ResultRow {
                 backbone: s.backbone.clone(),
                 head: s.head.clone(),
                 params: Some(s.params),
+                trainable_params: Some(s.trainable_params),
                 train_loss: Some(s.train_loss),
                 val_loss: Some(s.val_loss),
                 val_mae: Some(s.val_mae),
@@ -63,6 +68,7 @@ impl ResultRow {
                 backbone: String::new(),
                 head: String::new(),
                 params: None,
+                trainable_params: None,
                 train_loss: None,
                 val_loss: None,
                 val_mae: None,
@@ -93,24 +99,25 @@ fn params(p: Option<usize>) -> String {
 /// The markdown table of rows.
 pub fn markdown_table(rows: &[ResultRow]) -> String {
     let mut t = String::from(
-        "| run | backbone | head | params | train loss | val loss | val MAE | mean-baseline MAE | Spearman ρ | best batch | wall time | images/s | device |\n\
-         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+        "| run | backbone | head | params | trained params | train loss | val loss | val MAE | mean-baseline MAE | Spearman ρ | best batch | wall time | images/s | device |\n\
+         |---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in rows {
         if r.status != "ok" {
             t.push_str(&format!(
-                "| {} | {} | | | | | | | | | | | |\n",
+                "| {} | {} | | | | | | | | | | | | |\n",
                 r.run,
                 r.status.replace('|', "\\|")
             ));
             continue;
         }
         t.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             r.run,
             r.backbone,
             r.head,
             params(r.params),
+            params(r.trainable_params),
             f(r.train_loss, 3),
             f(r.val_loss, 3),
             f(r.val_mae, 3),
@@ -202,4 +209,38 @@ pub fn read_rows(path: &Path) -> std::io::Result<Vec<ResultRow>> {
     r.deserialize()
         .map(|row| row.map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trained_params_are_shown_and_older_results_files_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.csv");
+        // A results file from before the `trainable_params` column.
+        std::fs::write(
+            &old,
+            "run,status,backbone,head,params,train_loss,val_loss,val_mae,baseline_mae,spearman,best_batch,wall_s,images_per_s,device\n\
+             a,ok,smallconv/tiny,linear,6233,1.0,1.1,0.8,1.6,0.8,100,27.0,1800.0,cpu\n",
+        )
+        .unwrap();
+        let mut rows = read_rows(&old).unwrap();
+        assert_eq!(rows[0].params, Some(6233));
+        assert_eq!(rows[0].trainable_params, None);
+        let table = markdown_table(&rows);
+        assert!(table.contains("| params | trained params |"), "{table}");
+        assert!(table.contains("| 6.2k | – |"), "{table}");
+
+        // A frozen backbone: fewer trained than total parameters, and the column round-trips.
+        rows[0].trainable_params = Some(33);
+        let new = dir.path().join("new.csv");
+        let mut w = csv::Writer::from_path(&new).unwrap();
+        w.serialize(&rows[0]).unwrap();
+        w.flush().unwrap();
+        let back = read_rows(&new).unwrap();
+        assert_eq!(back, rows);
+        assert!(markdown_table(&back).contains("| 6.2k | 33 |"));
+    }
 }
