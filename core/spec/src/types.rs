@@ -79,7 +79,8 @@ fn d_device() -> String {
     "cpu".into()
 }
 
-/// `backbone = { plugin = "...", variant = "...", freeze = false, lr_scale = 1.0, options = { ... } }`
+/// `backbone = { plugin = "...", variant = "...", freeze = false, lr_scale = 1.0,
+/// pretrained = "...", options = { ... } }`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackboneRef {
@@ -88,9 +89,22 @@ pub struct BackboneRef {
     /// Architecture variant; default: the plugin's first.
     #[serde(default)]
     pub variant: Option<Spanned<String>>,
-    /// Freeze all backbone parameters (train the head only). Default false.
-    #[serde(default)]
-    pub freeze: bool,
+    /// `false` (default): train everything; `true`: train the head only; a stage name of the
+    /// plugin (`"stage:3"`): freeze the backbone from its input up to and including that stage.
+    #[serde(default = "no_freeze")]
+    pub freeze: Spanned<Freeze>,
+    /// Pretrained weights (`.safetensors`, PyTorch `.pth`/`.pt`) loaded when the run starts,
+    /// never again at `--resume` or `predict` (the run's own weights hold them). Relative paths
+    /// are relative to the current directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<Spanned<PathBuf>>,
+    /// The plugin's naming scheme to read `pretrained` with; default: whichever fits best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained_scheme: Option<Spanned<String>>,
+    /// Load what fits and keep the rest as initialised instead of stopping at missing or
+    /// mis-shaped tensors (e.g. a file with another classifier). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pretrained_partial: bool,
     /// Multiplies the run's learning rate for the backbone (e.g. 0.1 to fine-tune a pretrained
     /// backbone gently under a new head); the plateau schedule scales both parts together.
     /// Default 1 (left out of the run's hash then, so older checkpoints still resume).
@@ -101,12 +115,44 @@ pub struct BackboneRef {
     pub options: Spanned<toml::Value>,
 }
 
-/// `head = { plugin = "...", options = { ... } }`
+/// What `backbone.freeze` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Freeze {
+    /// `true`: all of it; `false`: none.
+    All(bool),
+    /// Up to and including this stage (the plugin's stage names).
+    Through(String),
+}
+
+impl Default for Freeze {
+    fn default() -> Self {
+        Freeze::All(false)
+    }
+}
+
+fn no_freeze() -> Spanned<Freeze> {
+    Spanned::new(0..0, Freeze::All(false))
+}
+
+/// `head = { plugin = "...", pretrained = "...", options = { ... } }`
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeadRef {
     /// Registered plugin name.
     pub plugin: Spanned<String>,
+    /// Pretrained weights (`.safetensors`, PyTorch `.pth`/`.pt`) loaded when the run starts,
+    /// never again at `--resume` or `predict` (the run's own weights hold them). Relative paths
+    /// are relative to the current directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<Spanned<PathBuf>>,
+    /// The plugin's naming scheme to read `pretrained` with; default: whichever fits best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretrained_scheme: Option<Spanned<String>>,
+    /// Load what fits and keep the rest as initialised instead of stopping at missing or
+    /// mis-shaped tensors (e.g. a file with another classifier). Default false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pretrained_partial: bool,
     /// The plugin's own options table.
     #[serde(default = "empty_options")]
     pub options: Spanned<toml::Value>,

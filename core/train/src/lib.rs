@@ -6,6 +6,7 @@
 
 pub mod checkpoint;
 pub mod events;
+pub mod inspect;
 pub mod metrics;
 mod model;
 pub mod plugins;
@@ -14,6 +15,6 @@ mod run;
 pub mod schedule;
 pub mod sweep;
 
-pub use model::{BuiltModel, ModelCard, build_model, check_run};
+pub use model::{BuiltModel, ModelCard, apply_freeze, build_model, check_run, load_pretrained};
 pub use predict::{Predictor, evaluate_image};
 pub use run::{RUN_OUTPUTS, RunError, RunOptions, RunSummary, existing_outputs, run};

@@ -6,7 +6,7 @@ use rateme_sdk::{Backbone, BuildContext, Head, InputSpec, PluginError};
 use serde::{Deserialize, Serialize};
 
 use crate::plugins::PluginHost;
-use rateme_spec::{Experiment, Location, RunSpec};
+use rateme_spec::{Experiment, Freeze, Location, RunSpec};
 
 /// What a weights directory needs to rebuild its model (written as `model.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -171,4 +171,94 @@ pub fn build_model(
         head: head_model,
         card,
     })
+}
+
+/// Loads a run's pretrained files (backbone, then head) into a freshly built model, logging one
+/// report per file. Errors point at the `pretrained` key.
+pub fn load_pretrained(
+    exp: &Experiment,
+    run: &RunSpec,
+    host: &PluginHost,
+    model: &mut BuiltModel,
+) -> Result<(), PluginSpecError> {
+    let field = |f: &str| format!("runs `{}`: {f}", run.name);
+    let at = |span: std::ops::Range<usize>| Location::new(&exp.path, &exp.source, span);
+    let parts = [
+        (
+            "backbone",
+            &run.backbone.pretrained,
+            &run.backbone.pretrained_scheme,
+            run.backbone.pretrained_partial,
+        ),
+        (
+            "head",
+            &run.head.pretrained,
+            &run.head.pretrained_scheme,
+            run.head.pretrained_partial,
+        ),
+    ];
+    for (which, file, scheme, partial) in parts {
+        let Some(file) = file else { continue };
+        let (schemes, target, part) = if which == "backbone" {
+            let entry = host.registry.get_backbone(&model.card.backbone);
+            let target = format!("backbone `{}/{}`", model.card.backbone, model.card.variant);
+            (entry.map(|e| &e.schemes), target, model.backbone.part())
+        } else {
+            let entry = host.registry.get_head(&model.card.head);
+            let target = format!("head `{}`", model.card.head);
+            (entry.map(|e| &e.schemes), target, model.head.part())
+        };
+        let schemes = schemes.map(Vec::as_slice).unwrap_or_default();
+        let located = |span: std::ops::Range<usize>, key: &str, message: String| PluginSpecError {
+            at: at(span),
+            field: field(&format!("{which}.{key}")),
+            message,
+        };
+        let weights = rateme_sdk::weights::read_weights(&expand_home(file.get_ref()))
+            .map_err(|e| located(file.span(), "pretrained", e.to_string()))?;
+        let choice = scheme.as_ref().map(|s| s.get_ref().as_str());
+        let report =
+            rateme_sdk::weights::load_pretrained(part, &target, &weights, schemes, choice, partial)
+                .map_err(|e| match (&e, scheme) {
+                    (rateme_sdk::weights::WeightsError::UnknownScheme { .. }, Some(s)) => {
+                        located(s.span(), "pretrained_scheme", e.to_string())
+                    }
+                    _ => located(file.span(), "pretrained", e.to_string()),
+                })?;
+        tracing::info!("{report}");
+    }
+    Ok(())
+}
+
+/// Freezes what `backbone.freeze` asks for. An unknown stage name points at the key.
+pub fn apply_freeze(
+    exp: &Experiment,
+    run: &RunSpec,
+    model: &mut BuiltModel,
+) -> Result<(), PluginSpecError> {
+    match run.backbone.freeze.get_ref() {
+        Freeze::All(false) => Ok(()),
+        Freeze::All(true) => {
+            model.backbone.part().freeze();
+            Ok(())
+        }
+        Freeze::Through(stage) => {
+            model
+                .backbone
+                .freeze_through(stage)
+                .map_err(|e| PluginSpecError {
+                    at: Location::new(&exp.path, &exp.source, run.backbone.freeze.span()),
+                    field: format!("runs `{}`: backbone.freeze", run.name),
+                    message: e.to_string(),
+                })
+        }
+    }
+}
+
+/// `~/...` under the home directory (experiment files name cached weights that way).
+fn expand_home(path: &std::path::Path) -> std::path::PathBuf {
+    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
+        (Ok(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => path.to_owned(),
+    }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::checkpoint::{self, Tensors, TrainState};
 use super::events::{CsvSink, EvalRecord, Event, Sink};
 use super::metrics;
-use super::model::{BuiltModel, ModelCard, build_model, check_run};
+use super::model::{BuiltModel, ModelCard, apply_freeze, build_model, check_run, load_pretrained};
 use super::schedule::Plateau;
 use crate::plugins::PluginHost;
 use rateme_data::{self as data, Augment, DataError, ImageSet};
@@ -335,9 +335,6 @@ fn run_with<'a>(
     for part in [model.backbone.part(), model.head.part()] {
         part.configure_optimizer(&spec.optimizer.settings());
     }
-    if spec.backbone.freeze {
-        model.backbone.part().freeze();
-    }
 
     let data = load_data(spec, model.backbone.input_spec())?;
     if data.train.len() < 2 {
@@ -420,9 +417,12 @@ fn run_with<'a>(
                     std::fs::remove_file(&p).map_err(io(&p))?;
                 }
             }
+            load_pretrained(exp, spec, opts.host, &mut model)?;
             fresh()
         }
     };
+    // After any weights are in place: loading replaces parameters.
+    apply_freeze(exp, spec, &mut model)?;
     if state.batch >= spec.batches && summary_path.exists() {
         let text = std::fs::read_to_string(&summary_path).map_err(io(&summary_path))?;
         if let Ok(summary) = serde_json::from_str::<RunSummary>(&text) {

@@ -1,7 +1,7 @@
-use crate::InputSpec;
 use crate::burn::module::Module;
 use crate::burn::tensor::{Device, Tensor};
 use crate::trainable::{TrainPart, Trainable};
+use crate::{InputSpec, PluginError};
 
 /// What a backbone plugin implements for its `#[derive(Module)]` struct (timm's contract).
 pub trait BackboneModel: Module + 'static {
@@ -27,7 +27,28 @@ pub struct Backbone {
     variant: String,
     num_features: usize,
     input: InputSpec,
+    stages: Vec<Stage>,
     model: Box<dyn BackboneDyn>,
+}
+
+/// A named part of a backbone, in input-to-output order, for partial freezing:
+/// `backbone.freeze = "<name>"` freezes this stage and every one before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    /// What runs call it (`stem`, `stage:3`, `head`).
+    pub name: String,
+    /// The module paths it holds (`stages.2`; whole path components).
+    pub paths: Vec<String>,
+}
+
+impl Stage {
+    /// A stage of the given module paths.
+    pub fn new(name: impl Into<String>, paths: &[&str]) -> Self {
+        Self {
+            name: name.into(),
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
 }
 
 impl Backbone {
@@ -46,8 +67,46 @@ impl Backbone {
             variant: variant.into(),
             num_features,
             input,
+            stages: Vec::new(),
             model: Box::new(Trainable::new(model)),
         }
+    }
+
+    /// Declares the backbone's stages, input to output (see [`Stage`]).
+    pub fn with_stages(mut self, stages: Vec<Stage>) -> Self {
+        self.stages = stages;
+        self
+    }
+
+    /// The declared stages, input to output.
+    pub fn stages(&self) -> &[Stage] {
+        &self.stages
+    }
+
+    /// Freezes every stage up to and including `name`. Unknown names are an error listing the
+    /// valid ones.
+    pub fn freeze_through(&mut self, name: &str) -> Result<(), PluginError> {
+        let Some(last) = self.stages.iter().position(|s| s.name == name) else {
+            let valid: Vec<&str> = self.stages.iter().map(|s| s.name.as_str()).collect();
+            return Err(PluginError::Build(if valid.is_empty() {
+                format!(
+                    "backbone `{}` declares no stages; freeze all of it (`freeze = true`) or none",
+                    self.name
+                )
+            } else {
+                format!(
+                    "backbone `{}` has no stage `{name}`; its stages, input to output: {}",
+                    self.name,
+                    valid.join(", ")
+                )
+            }));
+        };
+        let paths: Vec<String> = self.stages[..=last]
+            .iter()
+            .flat_map(|s| s.paths.iter().cloned())
+            .collect();
+        self.model.freeze_paths(&paths);
+        Ok(())
     }
 
     /// Registered plugin name.

@@ -25,12 +25,13 @@ mod input;
 mod optim;
 mod registry;
 mod trainable;
+pub mod weights;
 
 pub use abi::{
     ABI_FINGERPRINT, ABI_FINGERPRINT_NUL, ABI_SYMBOL, ANCHOR_SYMBOL, PluginAbiFn, PluginAnchorFn,
     PluginRegisterFn, REGISTER_SYMBOL, SDK_ANCHOR,
 };
-pub use backbone::{Backbone, BackboneModel};
+pub use backbone::{Backbone, BackboneModel, Stage};
 pub use error::PluginError;
 pub use head::{Head, HeadModel};
 pub use input::InputSpec;
@@ -45,6 +46,6 @@ pub mod prelude {
     pub use crate::burn::prelude::*;
     pub use crate::{
         Backbone, BackboneModel, BuildContext, Head, HeadModel, InputSpec, PluginError, Registry,
-        export_plugin, parse_options,
+        Stage, export_plugin, parse_options, weights::NamingScheme,
     };
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::burn::tensor::Device;
+use crate::weights::NamingScheme;
 use crate::{Backbone, Head, PluginError};
 
 /// What a constructor gets besides its options.
@@ -40,6 +41,8 @@ pub struct PluginEntry<C> {
     pub library: Option<PathBuf>,
     /// Architecture variants it builds (first = default); empty when it has none.
     pub variants: Vec<String>,
+    /// Naming schemes of pretrained files it can load (besides its own names).
+    pub schemes: Vec<NamingScheme>,
     /// The constructor.
     pub ctor: C,
     resolve: ResolveFn,
@@ -50,6 +53,13 @@ impl<C> PluginEntry<C> {
     /// default filled in (what the run really used). Unknown keys are errors.
     pub fn resolve_options(&self, options: &toml::Value) -> Result<toml::Value, PluginError> {
         (self.resolve)(options)
+    }
+
+    /// Declares the naming schemes of the pretrained files this plugin loads (see
+    /// [`NamingScheme`]); the loader tries each and reports which fitted.
+    pub fn naming_schemes(&mut self, schemes: Vec<NamingScheme>) -> &mut Self {
+        self.schemes = schemes;
+        self
     }
 }
 
@@ -84,7 +94,13 @@ impl Registry {
 
     /// Registers a backbone constructor under `name`. `variants` lists the architecture variants
     /// it builds (the first is the default; empty for none). `O` is its options struct.
-    pub fn backbone<O, F>(&mut self, name: &str, description: &str, variants: &[&str], build: F)
+    pub fn backbone<O, F>(
+        &mut self,
+        name: &str,
+        description: &str,
+        variants: &[&str],
+        build: F,
+    ) -> &mut PluginEntry<BackboneCtor>
     where
         O: DeserializeOwned + Serialize + 'static,
         F: Fn(&BuildContext, O) -> Result<Backbone, PluginError> + Send + Sync + 'static,
@@ -95,10 +111,16 @@ impl Registry {
         if let Some(old) = self.backbones.insert(name.to_owned(), entry) {
             self.conflict("backbone", name, old.library.as_deref());
         }
+        self.backbones.get_mut(name).expect("just inserted")
     }
 
     /// Registers a head constructor under `name`. `O` is its options struct.
-    pub fn head<O, F>(&mut self, name: &str, description: &str, build: F)
+    pub fn head<O, F>(
+        &mut self,
+        name: &str,
+        description: &str,
+        build: F,
+    ) -> &mut PluginEntry<HeadCtor>
     where
         O: DeserializeOwned + Serialize + 'static,
         F: Fn(&BuildContext, usize, O) -> Result<Head, PluginError> + Send + Sync + 'static,
@@ -110,6 +132,7 @@ impl Registry {
         if let Some(old) = self.heads.insert(name.to_owned(), entry) {
             self.conflict("head", name, old.library.as_deref());
         }
+        self.heads.get_mut(name).expect("just inserted")
     }
 
     fn entry<C>(
@@ -124,6 +147,7 @@ impl Registry {
             description: description.to_owned(),
             library: self.loading.clone(),
             variants: Vec::new(),
+            schemes: Vec::new(),
             ctor,
             resolve,
         }

@@ -6,11 +6,15 @@
 //! [`TrainPart`] for any [`Module`]. The runner sees only `dyn TrainPart`.
 
 use crate::PluginError;
-use crate::burn::module::{Module, ModuleVisitor, Param};
+use crate::burn::module::{Flag, Module, ModuleMapper, ModuleVisitor, Param};
 use crate::burn::optim::{GradientsParams, ModuleOptimizer};
-use crate::burn::store::ModuleRecord;
+use crate::burn::store::burn_pack::Tensor as PackTensor;
+use crate::burn::store::{
+    BurnToPyTorchAdapter, ModuleRecord, ModuleSnapshot, PyTorchToBurnAdapter,
+};
 use crate::burn::tensor::{Bytes, Gradients, Tensor};
 use crate::optim::OptimizerSettings;
+use crate::weights::TensorInfo;
 
 /// Gradient statistics of one parameter tensor (for diagnostics and tests).
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +52,17 @@ pub trait TrainPart: Send {
     fn is_training(&self) -> bool;
     /// Stops gradients and training behaviour for all parameters of this part.
     fn freeze(&mut self);
+    /// Stops gradients and training behaviour (dropout, batch-norm statistics) for the
+    /// parameters under any of these module paths (`stages.0`, `stem`; whole path components).
+    fn freeze_paths(&mut self, prefixes: &[String]);
+    /// Every tensor of the part (parameters and running statistics) by name and shape, in
+    /// PyTorch's conventions (norm `weight`/`bias`, linear weights `[out, in]`), as pretrained
+    /// files are matched against it.
+    fn tensor_layout(&self) -> Vec<TensorInfo>;
+    /// Replaces tensors by name (PyTorch's conventions, as
+    /// [`tensor_layout`](TrainPart::tensor_layout) gives them); returns how many were applied.
+    /// Tensors the part has no place for are an error.
+    fn apply_tensors(&mut self, tensors: Vec<PackTensor>) -> Result<usize, PluginError>;
     /// Total number of scalar parameters.
     fn num_params(&self) -> usize;
     /// Number of scalar parameters that receive gradients.
@@ -176,8 +191,58 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
         self.map_train(|m| m.freeze());
     }
 
+    fn freeze_paths(&mut self, prefixes: &[String]) {
+        let mut mapper = FreezePaths {
+            prefixes,
+            path: Vec::new(),
+        };
+        self.map_train(|m| m.map(&mut mapper));
+    }
+
+    fn tensor_layout(&self) -> Vec<TensorInfo> {
+        self.train_module()
+            .collect(None, Some(Box::new(BurnToPyTorchAdapter)), true)
+            .into_iter()
+            .map(|t| TensorInfo {
+                name: t.name.clone(),
+                shape: t.shape.to_vec(),
+            })
+            .collect()
+    }
+
+    fn apply_tensors(&mut self, tensors: Vec<PackTensor>) -> Result<usize, PluginError> {
+        let module = self
+            .train
+            .as_mut()
+            .expect("a Trainable always holds its module");
+        // PyTorch's conventions to burn's: linear weights transposed, norm weight/bias to
+        // gamma/beta (by the module types along each path).
+        let result = module.apply(tensors, None, Some(Box::new(PyTorchToBurnAdapter)), true);
+        if !result.errors.is_empty() || !result.unused.is_empty() {
+            let errors: Vec<String> = result.errors.iter().map(ToString::to_string).collect();
+            return Err(PluginError::Record(format!(
+                "weights do not fit: {}{}",
+                errors.join("; "),
+                if result.unused.is_empty() {
+                    String::new()
+                } else {
+                    format!("; no place for {}", result.unused.join(", "))
+                }
+            )));
+        }
+        if self.eval.is_some() {
+            self.eval = Some(self.train_module().valid());
+        }
+        Ok(result.applied.len())
+    }
+
     fn num_params(&self) -> usize {
-        self.train_module().num_params()
+        let mut visitor = CountParams {
+            path: Vec::new(),
+            count: 0,
+        };
+        self.train_module().visit(&mut visitor);
+        visitor.count
     }
 
     fn num_trainable_params(&self) -> usize {
@@ -307,6 +372,74 @@ impl ModuleVisitor for Stats<'_> {
             numel: value.shape().num_elements(),
             grad_norm,
         });
+    }
+}
+
+/// Freezes the parameters and training flags (dropout, batch norm) under some module paths.
+struct FreezePaths<'a> {
+    prefixes: &'a [String],
+    path: Vec<String>,
+}
+
+impl FreezePaths<'_> {
+    fn frozen(&self) -> bool {
+        let path = self.path.join(".");
+        self.prefixes
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}.")))
+    }
+}
+
+impl ModuleMapper for FreezePaths<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        if self.frozen() {
+            param.set_require_grad(false)
+        } else {
+            param
+        }
+    }
+
+    fn map_flag(&mut self, flag: Param<Flag>) -> Param<Flag> {
+        if self.frozen() {
+            flag.with_value(false)
+        } else {
+            flag
+        }
+    }
+}
+
+/// Counts parameters as PyTorch's `parameters()` does: batch-norm running statistics (which
+/// burn's `num_params` includes) are buffers, not parameters.
+struct CountParams {
+    path: Vec<(String, String)>,
+    count: usize,
+}
+
+impl ModuleVisitor for CountParams {
+    fn enter_module(&mut self, name: &str, container_type: &str) {
+        self.path.push((name.to_owned(), container_type.to_owned()));
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        // A field is entered with the type of the struct holding it.
+        let running_stat = self.path.last().is_some_and(|(name, holder)| {
+            name.starts_with("running_") && holder.ends_with("BatchNorm")
+        });
+        if !running_stat {
+            self.count += param.lazy_shape().num_elements();
+        }
     }
 }
 

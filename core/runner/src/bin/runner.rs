@@ -44,8 +44,24 @@ enum Command {
     Ingest(IngestCommand),
     /// Rank a folder of images by pairwise comparisons in the browser (TrueSkill).
     Rank(RankArgs),
+    /// Pretrained weight files.
+    #[command(subcommand)]
+    Weights(WeightsCommand),
     /// List the plugins found in the plugin directory.
     Plugins {
+        /// Plugin directory (default: the runner's own directory).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WeightsCommand {
+    /// List a file's tensors (name, dtype, shape) and which plugin, variant and naming scheme
+    /// it fits, best first.
+    Inspect {
+        /// A .safetensors file or a PyTorch .pth/.pt checkpoint.
+        file: PathBuf,
         /// Plugin directory (default: the runner's own directory).
         #[arg(long)]
         plugins: Option<PathBuf>,
@@ -574,6 +590,76 @@ fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn inspect_weights(path: &std::path::Path, plugins: Option<PathBuf>) -> Result<ExitCode> {
+    let file = rateme::sdk::weights::read_weights(path)?;
+    let host = host_for(plugins)?;
+    println!(
+        "{}: {}{}, {} tensors",
+        path.display(),
+        file.format,
+        file.container
+            .as_deref()
+            .map(|c| format!(", weights under `{c}`"))
+            .unwrap_or_default(),
+        file.tensors.len()
+    );
+    for t in &file.tensors {
+        println!(
+            "  {:<60} {:<5} {:?}",
+            t.name,
+            format!("{:?}", t.stored_dtype),
+            t.shape
+        );
+    }
+    let fits = rateme::train::inspect::inspect(&file, &host, |what| {
+        tracing::debug!("trying {what}");
+    });
+    if fits.is_empty() {
+        println!("fits no loaded plugin under any of its naming schemes");
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("fits (best first; `pretrained_partial = true` loads an incomplete one):");
+    for fit in fits.iter().take(8) {
+        let m = &fit.matching;
+        println!(
+            "  {} {} {}, scheme `{}`: {}/{} applied, {} missing, {} mis-shaped, {} unexpected{}",
+            fit.kind,
+            fit.plugin,
+            fit.shape,
+            m.scheme,
+            m.applied.len(),
+            fit.model_tensors,
+            m.missing.len(),
+            m.mis_shaped.len(),
+            m.unexpected.len(),
+            if fit.is_complete() { "  (loads)" } else { "" }
+        );
+    }
+    let best = &fits[0].matching;
+    let shown = 12;
+    let more = |n: usize| {
+        if n > shown {
+            println!("  ... and {} more", n - shown);
+        }
+    };
+    for t in best.missing.iter().take(shown) {
+        println!("  best fit misses {} {:?}", t.name, t.shape);
+    }
+    more(best.missing.len());
+    for t in best.mis_shaped.iter().take(shown) {
+        println!(
+            "  best fit: {} expects {:?}, the file's {} has {:?}",
+            t.name, t.expected, t.file_name, t.found
+        );
+    }
+    more(best.mis_shaped.len());
+    for t in best.unexpected.iter().take(shown) {
+        println!("  best fit has no place for {} {:?}", t.name, t.shape);
+    }
+    more(best.unexpected.len());
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -592,6 +678,9 @@ fn main() -> ExitCode {
         Some(Command::Sync(a)) => sync(a),
         Some(Command::Ingest(c)) => ingest(c),
         Some(Command::Rank(a)) => rank(a),
+        Some(Command::Weights(WeightsCommand::Inspect { file, plugins })) => {
+            inspect_weights(&file, plugins)
+        }
         Some(Command::Plugins { plugins }) => list_plugins(plugins),
     };
     match result {
