@@ -1,0 +1,53 @@
+//! Forward+backward throughput of one backbone plugin: `fwdbwd <plugin dir> <backbone> <variant>
+//! <batch> <iterations>` prints `images_per_s <value>` (after one warm-up iteration). Run by
+//! `benches/efficientnet.sh` side by side with PyTorch.
+
+use std::time::Instant;
+
+use rateme::plugins::PluginHost;
+use rateme::sdk::BuildContext;
+use rateme::sdk::burn::tensor::{Device, Distribution, Tensor};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, dir, backbone, variant, batch, iterations] = &args[..] else {
+        eprintln!("usage: fwdbwd <plugin dir> <backbone> <variant> <batch> <iterations>");
+        std::process::exit(2);
+    };
+    let batch: usize = batch.parse().expect("batch");
+    let iterations: usize = iterations.parse().expect("iterations");
+    let mut host = PluginHost::new();
+    host.load_dir(std::path::Path::new(dir))
+        .unwrap_or_else(|e| panic!("loading plugins: {e:?}"));
+    let entry = host
+        .registry
+        .get_backbone(backbone)
+        .expect("backbone plugin");
+    let device = Device::default().autodiff();
+    let ctx = BuildContext {
+        device: device.clone(),
+        seed: 0,
+        variant: variant.clone(),
+    };
+    let options = toml::Value::Table(toml::Table::new());
+    let mut model = (entry.ctor)(&ctx, &options).expect("build");
+    let size = model.input_spec().height as usize;
+    let step = |model: &mut rateme::sdk::Backbone| {
+        let x = Tensor::<4>::random(
+            [batch, 3, size, size],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let loss = model.forward_features(x).sum();
+        let mut grads = loss.backward();
+        model.part().collect_grads(&mut grads);
+        model.part().grad_sq_norm()
+    };
+    step(&mut model);
+    let start = Instant::now();
+    for _ in 0..iterations {
+        step(&mut model);
+    }
+    let s = start.elapsed().as_secs_f64();
+    println!("images_per_s {:.3}", (batch * iterations) as f64 / s);
+}
