@@ -1,6 +1,6 @@
 //! Forward+backward throughput of one backbone plugin: `fwdbwd <plugin dir> <backbone> <variant>
-//! <batch> <iterations>` prints `images_per_s <value>` (after one warm-up iteration). Run by
-//! `benches/efficientnet.sh` side by side with PyTorch.
+//! <batch> <iterations>` prints `images_per_s <value> <input size>` (after one warm-up iteration). Run by
+//! `benches/backbones.sh` side by side with PyTorch (the second number is the input size).
 
 use std::time::Instant;
 
@@ -49,5 +49,5 @@ fn main() {
         step(&mut model);
     }
     let s = start.elapsed().as_secs_f64();
-    println!("images_per_s {:.3}", (batch * iterations) as f64 / s);
+    println!("images_per_s {:.3} {size}", (batch * iterations) as f64 / s);
 }

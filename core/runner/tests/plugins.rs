@@ -353,3 +353,43 @@ fn a_plugin_with_its_own_copy_of_the_sdk_and_burn_is_refused() {
         "nothing registered"
     );
 }
+
+#[test]
+fn plugins_lists_every_variant_with_its_size_input_and_naming_schemes() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runner"))
+        .arg("plugins")
+        .arg("--plugins")
+        .arg(common::plugin_dir())
+        .output()
+        .unwrap();
+    common::assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = |start: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(start))
+            .unwrap_or_else(|| panic!("no line `{start}`: {stdout}"))
+            .to_owned()
+    };
+    // ViT-B/16 without torchvision's 769,000-parameter classifier.
+    let b16 = line("b16 ");
+    assert!(b16.contains("85,798,656 params"), "{b16}");
+    assert!(
+        b16.contains("input 224x224") && b16.contains("features 768"),
+        "{b16}"
+    );
+    assert!(b16.contains("embed, block:1 .. block:12, head"), "{b16}");
+    assert!(line("vit-b32").contains("87,456,000 params"));
+    assert!(line("b5 ").contains("input 456x456"));
+    assert!(line("base ").contains("features 1024"));
+    for schemes in [
+        "torchvision, timm",
+        "openai, huggingface",
+        "efficientnet-pytorch, torchvision",
+    ] {
+        assert!(
+            stdout.contains(&format!("weights in the names of: {schemes}")),
+            "{schemes}: {stdout}"
+        );
+    }
+}

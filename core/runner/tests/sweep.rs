@@ -128,39 +128,26 @@ fn unknown_variant_and_plugin_are_located_and_list_the_valid_ones() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains(
-            "missing plugins: backbone `resnet`; loaded: backbones [efficientnet, smallconv], heads [attention-mlp, linear, mlp]"
+            "missing plugins: backbone `resnet`; loaded: backbones [clip, convnext, efficientnet, smallconv, vit], heads [attention-mlp, linear, mlp]"
         ),
         "{stderr}"
     );
 }
 
 #[test]
-fn all_backbones_fails_fast_naming_the_missing_plugins() {
-    let start = std::time::Instant::now();
+fn all_backbones_resolves_every_plugin_and_its_options() {
+    // `--check` builds nothing and trains nothing: plugins, variants and options only.
     let out = runner()
         .arg(common::root().join("experiments/all_backbones.toml"))
         .arg("--plugins")
         .arg(common::plugin_dir())
+        .arg("--check")
         .current_dir(common::root())
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
-    // EfficientNet and the attention-MLP head exist; the other three families do not yet.
-    for name in ["convnext", "vit", "clip"] {
-        assert!(
-            stderr.contains(&format!("`{name}`")),
-            "{name} not named: {stderr}"
-        );
-    }
-    for name in ["efficientnet", "attention-mlp"] {
-        assert!(
-            !stderr.contains(&format!("`{name}`")),
-            "{name} is loaded: {stderr}"
-        );
-    }
-    assert!(start.elapsed().as_secs() < 10, "must fail at once");
+    common::assert_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("4 runs, plugins ok"), "{stdout}");
 }
 
 #[test]

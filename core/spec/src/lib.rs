@@ -2,11 +2,13 @@
 //!
 //! Each run is the deep merge of `[defaults]` and its own table (the run wins, tables merge key
 //! by key), deserialised into a [`RunSpec`] with unknown keys rejected. Parsing keeps toml's
-//! spans, so every error names `file:line:column`, the field and what is valid.
+//! spans, so every error names `file:line:column`, the field and what is valid. `--set
+//! KEY=VALUE` overrides ([`Experiment::load_with`]) merge over every run last, the same way.
 
 pub mod device;
 mod error;
 mod merge;
+mod overrides;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -33,12 +35,17 @@ pub struct Experiment {
     pub results_dir: PathBuf,
     /// The file it was read from.
     pub path: PathBuf,
-    /// The source text (kept for locating plugin-option errors and for hashing).
+    /// The source text (kept for locating plugin-option errors and for hashing), and after it,
+    /// as comments, the `--set` overrides: tracking stores and hashes what the runs were run with.
     pub source: String,
-    /// The runs, defaults merged in.
+    /// The runs, defaults and overrides merged in.
     pub runs: Vec<RunSpec>,
     /// `[tracking]`, when the file has the table.
     pub tracking: Option<TrackingSpec>,
+    /// The `--set KEY=VALUE` overrides, as given.
+    pub overrides: Vec<String>,
+    /// Every key the overrides set (dotted) with the span of its value, in order.
+    set_spans: Vec<(String, std::ops::Range<usize>)>,
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &[
@@ -53,18 +60,40 @@ const TOP_LEVEL_KEYS: &[&str] = &[
 impl Experiment {
     /// Reads and parses an experiment file.
     pub fn load(path: &Path) -> Result<Self, SpecError> {
+        Self::load_with(path, &[])
+    }
+
+    /// Reads and parses an experiment file with `--set KEY=VALUE` overrides (see
+    /// [`Experiment::parse_with`]).
+    pub fn load_with(path: &Path, overrides: &[String]) -> Result<Self, SpecError> {
         let source = std::fs::read_to_string(path).map_err(|e| SpecError::Io {
             path: path.to_owned(),
             message: e.to_string(),
         })?;
-        Self::parse(path, source)
+        Self::parse_with(path, source, overrides)
     }
 
     /// Parses experiment text; `path` is used for messages, relative paths in the file are
     /// relative to the current directory (run `runner` from the project root).
     pub fn parse(path: &Path, source: String) -> Result<Self, SpecError> {
+        Self::parse_with(path, source, &[])
+    }
+
+    /// [`Experiment::parse`] with `--set KEY=VALUE` overrides: each is the table its dotted key
+    /// spells, merged over every run after `[defaults]` and the run's own table (so it wins over
+    /// both), in order. Values are TOML; one that is not (`device=cpu`) is a string. Errors in
+    /// them are located at their `--set`. With overrides the experiment is renamed
+    /// `<name>+set-<hash of the overrides>`, and so are the runs' `output_dir`s unless an
+    /// override sets it: their runs and results never land in the folders of the file's own.
+    pub fn parse_with(
+        path: &Path,
+        mut source: String,
+        overrides: &[String],
+    ) -> Result<Self, SpecError> {
+        let file_len = source.len();
+        let set_ranges = overrides::append_trailer(path, &mut source, overrides)?;
         let at = |span: std::ops::Range<usize>| Location::new(path, &source, span);
-        let doc = DeTable::parse(&source).map_err(|e| SpecError::Toml {
+        let doc = DeTable::parse(&source[..file_len]).map_err(|e| SpecError::Toml {
             at: at(e.span().unwrap_or(0..0)),
             message: e.message().to_owned(),
         })?;
@@ -83,6 +112,20 @@ impl Experiment {
             }
             let _ = value;
         }
+        // The overrides, after the file's own TOML errors.
+        let sets = set_ranges
+            .into_iter()
+            .map(|range| overrides::parse(path, &source, range, TOP_LEVEL_KEYS))
+            .collect::<Result<Vec<_>, _>>()?;
+        let set_spans: Vec<(String, std::ops::Range<usize>)> =
+            sets.iter().flat_map(|s| s.spans.iter().cloned()).collect();
+        let set_span = |field: &str| {
+            set_spans
+                .iter()
+                .rev()
+                .find(|(key, _)| key == field)
+                .map(|(_, span)| span.clone())
+        };
 
         let string_field = |key: &str| -> Result<Option<String>, SpecError> {
             match root.get(key) {
@@ -97,12 +140,12 @@ impl Experiment {
                 },
             }
         };
-        let name = string_field("name")?.unwrap_or_else(|| {
+        let mut name = string_field("name")?.unwrap_or_else(|| {
             path.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "experiment".into())
         });
-        let description = string_field("description")?.unwrap_or_default();
+        let mut description = string_field("description")?.unwrap_or_default();
         let results_dir =
             PathBuf::from(string_field("results_dir")?.unwrap_or_else(|| "results".into()));
 
@@ -137,7 +180,10 @@ impl Experiment {
                     message: "expected a table".into(),
                 });
             }
-            let merged = merge::deep_merge(defaults.clone(), run.clone());
+            let mut merged = merge::deep_merge(defaults.clone(), run.clone());
+            for set in &sets {
+                merged = merge::overlay(merged, set.tree.clone());
+            }
             if let Some((span, field, message)) = unused_schedule_option(&merged) {
                 return Err(SpecError::Field {
                     at: at(span),
@@ -156,7 +202,7 @@ impl Experiment {
             })?;
             spec.validate()
                 .map_err(|(field, message)| SpecError::Field {
-                    at: at(run.span()),
+                    at: at(set_span(&field).unwrap_or_else(|| run.span())),
                     field: format!("runs[{index}] ({}).{field}", spec.name),
                     message,
                 })?;
@@ -198,6 +244,20 @@ impl Experiment {
                 Some(spec)
             }
         };
+        if !sets.is_empty() {
+            let canonical: Vec<String> = sets.iter().map(|s| s.canonical.clone()).collect();
+            let suffix = overrides::suffix(&canonical);
+            name.push_str(&suffix);
+            if set_span("output_dir").is_none() {
+                for run in &mut runs {
+                    run.output_dir = run.output_dir.take().map(|dir| with_suffix(dir, &suffix));
+                }
+            }
+            let list: Vec<String> = overrides.iter().map(|o| format!("`--set {o}`")).collect();
+            description = format!("{}\n\nRun with {}.", description.trim_end(), list.join(" "))
+                .trim_start()
+                .to_owned();
+        }
         Ok(Self {
             name,
             description,
@@ -206,6 +266,8 @@ impl Experiment {
             source,
             runs,
             tracking,
+            overrides: overrides.to_vec(),
+            set_spans,
         })
     }
 
@@ -216,6 +278,9 @@ impl Experiment {
         options_span: &std::ops::Range<usize>,
         field: Option<&str>,
     ) -> Location {
+        if let Some(span) = self.set_option_span(options_span, field) {
+            return Location::new(&self.path, &self.source, span);
+        }
         let mut span = options_span.clone();
         if let Some(field) = field
             && let Some(text) = self.source.get(span.clone())
@@ -224,6 +289,58 @@ impl Experiment {
             span = span.start + offset..span.start + offset + field.len();
         }
         Location::new(&self.path, &self.source, span)
+    }
+
+    /// The value a `--set` gave option `field` of the options table at `options_span` (a
+    /// backbone's or head's: an override applies to every run alike). Without a field (the
+    /// plugin did not say which), the last option a `--set` gave that table: the file's own
+    /// options are taken to have passed before it was overridden.
+    fn set_option_span(
+        &self,
+        options_span: &std::ops::Range<usize>,
+        field: Option<&str>,
+    ) -> Option<std::ops::Range<usize>> {
+        let is_part = |part: &str| {
+            self.runs.iter().any(|r| {
+                let options = if part == "backbone" {
+                    &r.backbone.options
+                } else {
+                    &r.head.options
+                };
+                options.span() == *options_span
+            })
+        };
+        ["backbone", "head"]
+            .into_iter()
+            .filter(|part| is_part(part))
+            .find_map(|part| {
+                let table = format!("{part}.options");
+                let wanted = |key: &str| match field {
+                    Some(field) => {
+                        key.strip_prefix(&table).and_then(|r| r.strip_prefix('.')) == Some(field)
+                    }
+                    None => key
+                        .strip_prefix(&table)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.')),
+                };
+                self.set_spans
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| wanted(k))
+                    .map(|(_, span)| span.clone())
+            })
+    }
+}
+
+/// `dir` with `suffix` appended to its last component (`runs/x` → `runs/x+set-…`).
+fn with_suffix(dir: PathBuf, suffix: &str) -> PathBuf {
+    match dir.file_name() {
+        Some(last) => {
+            let mut last = last.to_owned();
+            last.push(suffix);
+            dir.with_file_name(last)
+        }
+        None => dir.join(suffix.trim_start_matches('+')),
     }
 }
 
@@ -279,5 +396,7 @@ fn unused_schedule_option(
     ))
 }
 
+#[cfg(test)]
+mod overrides_tests;
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,8 @@ use rateme_sdk::prelude::*;
 use rateme_sdk::serde::{Deserialize, Serialize};
 
 pub use config::{VARIANTS, Variant, round_channels, round_repeats, same_padding};
-use model::{ConvBn, DropPath, EfficientNet, MbConv, Norm, Padding, SqueezeExcite};
+use model::{ConvBn, EfficientNet, MbConv, Norm, Padding, SqueezeExcite};
+use rateme_sdk::layers::DropPath;
 
 /// Options of `backbone.options` for `efficientnet`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

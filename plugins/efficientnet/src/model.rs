@@ -1,12 +1,11 @@
 //! The modules. Names are the plugin's own (`stem`, `blocks.N.{expand,depthwise,se,project}`,
 //! `head`); the naming schemes map the references' names onto them.
 
-use rateme_sdk::burn::module::{Flag, Param};
 use rateme_sdk::burn::nn::conv::{Conv2d, Conv2dConfig};
 use rateme_sdk::burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use rateme_sdk::burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d};
-use rateme_sdk::burn::tensor::Distribution;
 use rateme_sdk::burn::tensor::activation::{relu6, sigmoid, silu};
+use rateme_sdk::layers::DropPath;
 use rateme_sdk::prelude::*;
 
 /// Convolution (no bias) then batch norm.
@@ -93,34 +92,6 @@ impl SqueezeExcite {
             expand: Conv2dConfig::new([squeezed, channels], [1, 1]).init(device),
             pool: AdaptiveAvgPool2dConfig::new([1, 1]).init(),
         }
-    }
-}
-
-/// Stochastic depth ("drop connect"): while training, zeroes a whole sample's residual branch
-/// with probability `prob` and scales the kept ones by `1 / (1 - prob)`.
-#[derive(Module, Debug)]
-pub struct DropPath {
-    pub prob: f64,
-    pub training: Param<Flag>,
-}
-
-impl DropPath {
-    pub fn new(prob: f64) -> Self {
-        Self {
-            prob,
-            training: Param::from_bool(true),
-        }
-    }
-
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        if !self.training.is_enabled() || !x.device().is_autodiff() || self.prob == 0.0 {
-            return x;
-        }
-        let keep = 1.0 - self.prob;
-        let [batch, ..] = x.dims();
-        let mask =
-            Tensor::<4>::random([batch, 1, 1, 1], Distribution::Bernoulli(keep), &x.device());
-        x * mask.div_scalar(keep)
     }
 }
 

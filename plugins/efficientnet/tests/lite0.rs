@@ -6,42 +6,27 @@
 use std::path::{Path, PathBuf};
 
 use rateme_efficientnet::{EfficientNetOptions, build, schemes};
+use rateme_parity::{context, max_abs_diff};
 use rateme_sdk::burn::tensor::TensorData;
 use rateme_sdk::prelude::*;
 use rateme_sdk::weights::{FileTensor, WeightsFile, load_pretrained, read_weights};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/lite0")
+    rateme_parity::fixtures(env!("CARGO_MANIFEST_DIR")).join("lite0")
 }
 
 fn lite0(options: Value) -> Backbone {
     let options: EfficientNetOptions = serde_json::from_value(options).unwrap();
-    let ctx = BuildContext {
-        device: Device::default(),
-        seed: 0,
-        variant: "lite0".into(),
-    };
-    build(&ctx, options).unwrap()
+    build(&context("lite0"), options).unwrap()
 }
 
 fn named<'a>(file: &'a WeightsFile, name: &str) -> &'a FileTensor {
-    file.tensors
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no `{name}` in {}", file.path.display()))
+    rateme_parity::named(&file.tensors, name)
 }
 
 fn floats(t: &FileTensor) -> Vec<f32> {
     t.data.try_to_vec::<f32>().unwrap()
-}
-
-fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[test]

@@ -22,6 +22,7 @@ mod backbone;
 mod error;
 mod head;
 mod input;
+pub mod layers;
 mod optim;
 mod registry;
 mod trainable;

@@ -72,6 +72,12 @@ enum WeightsCommand {
 struct TrainArgs {
     /// Experiment file; the embedded demo experiment when omitted.
     experiment: Option<PathBuf>,
+    /// Set a run key in every run, over the file's values (repeatable): a dotted key and a TOML
+    /// value, a bare word being a string: `--set batches=2 --set device=cpu --set
+    /// backbone.options.input_size=64`. The experiment is then `<name>+set-<hash>`: its runs and
+    /// results go to folders of that name, never the file's own.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Plugin directory (overrides the experiment's `plugins`; default: beside the runner).
     #[arg(long)]
     plugins: Option<PathBuf>,
@@ -222,6 +228,9 @@ struct RankArgs {
 struct SyncArgs {
     /// Experiment files (their runs' folders) or folders to search for spooled records.
     paths: Vec<PathBuf>,
+    /// The `--set`s the runs were trained with (they name their folders; see `train --set`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120.0)]
     timeout: f64,
@@ -231,6 +240,9 @@ struct SyncArgs {
 struct ReportArgs {
     /// Experiment file (the embedded demo when omitted).
     experiment: Option<PathBuf>,
+    /// The `--set`s the runs were trained with (they name the results files; see `train --set`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
     /// Also replace the table between the experiment's markers in this README.
     #[arg(long, value_name = "README", num_args = 0..=1, default_missing_value = "README.md")]
     readme: Option<PathBuf>,
@@ -252,16 +264,21 @@ struct PredictArgs {
     images: Vec<PathBuf>,
 }
 
-fn load_experiment(path: Option<&PathBuf>) -> Result<Experiment> {
+/// The experiment file (the embedded demo when none), with `--set` overrides.
+fn load_experiment(path: Option<&PathBuf>, set: &[String]) -> Result<Experiment> {
     let parsed = match path {
-        Some(p) => Experiment::load(p),
-        None => Experiment::parse(std::path::Path::new(DEMO_PATH), DEMO_EXPERIMENT.to_owned()),
+        Some(p) => Experiment::load_with(p, set),
+        None => Experiment::parse_with(
+            std::path::Path::new(DEMO_PATH),
+            DEMO_EXPERIMENT.to_owned(),
+            set,
+        ),
     };
     parsed.map_err(|e| anyhow::anyhow!(e.render()))
 }
 
 fn train(args: TrainArgs) -> Result<ExitCode> {
-    let exp = load_experiment(args.experiment.as_ref())?;
+    let exp = load_experiment(args.experiment.as_ref(), &args.set)?;
     let device = args
         .device
         .as_deref()
@@ -271,6 +288,15 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let dirs = sweep::plugin_dirs(&exp, args.plugins.as_ref());
     let host = sweep::load_plugins(&dirs)?;
     sweep::check(&exp, &host, &dirs)?;
+    if !exp.overrides.is_empty() {
+        let runs = exp.runs[0].run_dir(&exp.name);
+        eprintln!(
+            "--set: experiment `{}`: runs under {}, results in {}",
+            exp.name,
+            runs.parent().unwrap_or(&runs).display(),
+            exp.results_dir.join(format!("{}.md", exp.name)).display()
+        );
+    }
     if args.check {
         println!(
             "{}: {} runs, plugins ok",
@@ -347,7 +373,7 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
 }
 
 fn report(args: ReportArgs) -> Result<ExitCode> {
-    let exp = load_experiment(args.experiment.as_ref())?;
+    let exp = load_experiment(args.experiment.as_ref(), &args.set)?;
     let block = rateme::report::readme_block(&exp)?;
     print!("{block}");
     if let Some(readme) = args.readme {
@@ -394,7 +420,7 @@ fn sync(args: SyncArgs) -> Result<ExitCode> {
         if p.is_dir() {
             roots.push(p);
         } else {
-            let exp = load_experiment(Some(&p))?;
+            let exp = load_experiment(Some(&p), &args.set)?;
             roots.extend(
                 exp.runs
                     .iter()
@@ -577,17 +603,68 @@ fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
         );
     }
     for e in host.registry.backbones() {
-        let variants = if e.variants.is_empty() {
-            String::new()
-        } else {
-            format!(" [variants: {}]", e.variants.join(", "))
-        };
-        println!("backbone  {:<14} {}{variants}", e.name, e.description);
+        println!("backbone  {:<14} {}", e.name, e.description);
+        for v in rateme::train::catalog::backbone_variants(&host, &e.name) {
+            let name = if v.variant.is_empty() {
+                "-"
+            } else {
+                &v.variant
+            };
+            match v.params {
+                Ok(params) => println!(
+                    "  {name:<10} {:>13} params  input {}x{}  features {:<5} stages {}",
+                    thousands(params),
+                    v.input.0,
+                    v.input.1,
+                    v.features,
+                    stage_span(&v.stages),
+                ),
+                Err(e) => println!("  {name:<10} does not build with default options: {e}"),
+            }
+        }
+        print_schemes(&e.schemes);
     }
     for e in host.registry.heads() {
         println!("head      {:<14} {}", e.name, e.description);
+        print_schemes(&e.schemes);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Stage names, the middle ones elided when there are many (`embed, block:1 .. block:12, head`).
+fn stage_span(stages: &[String]) -> String {
+    match stages.len() {
+        0 => "(none)".to_owned(),
+        1..=6 => stages.join(", "),
+        n => format!(
+            "{}, {} .. {}, {}",
+            stages[0],
+            stages[1],
+            stages[n - 2],
+            stages[n - 1]
+        ),
+    }
+}
+
+/// The pretrained-weight naming schemes a plugin reads, one line.
+fn print_schemes(schemes: &[rateme::sdk::weights::NamingScheme]) {
+    if !schemes.is_empty() {
+        let names: Vec<&str> = schemes.iter().map(|s| s.name()).collect();
+        println!("  weights in the names of: {}", names.join(", "));
+    }
 }
 
 fn inspect_weights(path: &std::path::Path, plugins: Option<PathBuf>) -> Result<ExitCode> {

@@ -8,6 +8,7 @@
 //! one, so a scheme never deals with burn's internal names.
 
 mod file;
+mod resample;
 mod scheme;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,7 @@ use crate::TrainPart;
 use crate::burn::store::bridge;
 
 pub use file::{CONTAINER_KEYS, FileTensor, WeightsFile, read_weights};
+pub use resample::bicubic_grid;
 pub use scheme::NamingScheme;
 
 /// File tensors that are bookkeeping, not weights (batch-norm step counters, Hugging Face's
@@ -77,14 +79,18 @@ impl Matching {
     }
 
     /// The tensors to apply, mapped to the model's names.
-    fn tensors(scheme: &NamingScheme, file: &WeightsFile) -> Result<Vec<FileTensor>, String> {
+    fn tensors(
+        scheme: &NamingScheme,
+        file: &WeightsFile,
+        layout: &[TensorInfo],
+    ) -> Result<Vec<FileTensor>, String> {
         let kept: Vec<FileTensor> = file
             .tensors
             .iter()
             .filter(|t| !is_bookkeeping(&t.name))
             .cloned()
             .collect();
-        scheme.apply(&kept)
+        scheme.apply_for(&kept, layout)
     }
 }
 
@@ -104,7 +110,7 @@ pub fn match_file(file: &WeightsFile, scheme: &NamingScheme, layout: &[TensorInf
         ignored,
         transform_error: None,
     };
-    let mapped = match Matching::tensors(scheme, file) {
+    let mapped = match Matching::tensors(scheme, file, layout) {
         Ok(mapped) => mapped,
         Err(e) => {
             matching.transform_error = Some(e);
@@ -330,7 +336,7 @@ pub fn load_pretrained(
         return Err(WeightsError::Incomplete(Box::new(report)));
     }
     let wanted: BTreeSet<&str> = report.matching.applied.iter().map(String::as_str).collect();
-    let tensors = Matching::tensors(scheme, file).map_err(WeightsError::Apply)?;
+    let tensors = Matching::tensors(scheme, file, &layout).map_err(WeightsError::Apply)?;
     let pack = tensors
         .into_iter()
         .filter(|t| wanted.contains(t.name.as_str()))

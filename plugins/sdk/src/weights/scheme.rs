@@ -5,7 +5,9 @@ use regex::Regex;
 
 use crate::burn::tensor::TensorData;
 
+use super::TensorInfo;
 use super::file::FileTensor;
+use super::resample::bicubic_grid;
 
 /// What a transform does to the tensors it matches.
 #[derive(Debug, Clone)]
@@ -14,6 +16,12 @@ enum TransformKind {
     Transpose,
     /// Gives the tensor another shape with the same number of elements.
     Reshape(Vec<usize>),
+    /// Gives the tensor one axis holding all its elements (a `[C, 1, 1]` scale stored as `[C]`).
+    Flatten,
+    /// Resamples a square grid of tokens (axis -2, after `prefix` leading tokens that are kept)
+    /// to the model's grid, bicubic as PyTorch's `F.interpolate(mode="bicubic",
+    /// align_corners=False)` (position embeddings trained at another input size).
+    ResizeGrid { prefix: usize },
     /// Cuts the tensor along axis 0 into equal parts, named by the templates (fused q/k/v).
     Split(Vec<String>),
     /// Concatenates, along axis 0, the matched tensor and its siblings named by the templates
@@ -157,6 +165,31 @@ impl NamingScheme {
         self
     }
 
+    /// Flattens the tensors whose renamed name matches `pattern` to one axis (torchvision's
+    /// ConvNeXt layer scale `[C, 1, 1]` into a `[C]` parameter).
+    pub fn flatten(mut self, pattern: &str) -> Self {
+        self.transforms.push(Transform {
+            pattern: regex(pattern),
+            kind: TransformKind::Flatten,
+        });
+        self
+    }
+
+    /// Resamples the tensors whose renamed name matches `pattern` (position embeddings
+    /// `[..., tokens, dim]` whose tokens are `prefix` class tokens, then a square grid in
+    /// row-major order) when the model's tensor of that name has another square grid: the
+    /// class tokens are kept, the grid is resized per channel by bicubic interpolation exactly
+    /// as PyTorch's `F.interpolate(mode="bicubic", align_corners=False)` computes it (how
+    /// RateMeAI moved ViT-B/16 from 224 to 456: a 14×14 grid to 28×28). Tensors whose shape
+    /// equals the model's, or that do not fit this pattern, are left as they are.
+    pub fn resize_grid(mut self, pattern: &str, prefix: usize) -> Self {
+        self.transforms.push(Transform {
+            pattern: regex(pattern),
+            kind: TransformKind::ResizeGrid { prefix },
+        });
+        self
+    }
+
     /// Splits each tensor whose renamed name matches `pattern` along axis 0 into
     /// `parts.len()` equal parts, named by expanding each template against the match (e.g.
     /// `(.*)\.in_proj_weight$` into `$1.q.weight`, `$1.k.weight`, `$1.v.weight`).
@@ -182,8 +215,19 @@ impl NamingScheme {
         self
     }
 
-    /// Renames and transforms a file's tensors. Errors name the tensor and the rule.
+    /// Renames and transforms a file's tensors (grids are not resized: there is no model to
+    /// resize them to). Errors name the tensor and the rule.
     pub fn apply(&self, tensors: &[FileTensor]) -> Result<Vec<FileTensor>, String> {
+        self.apply_for(tensors, &[])
+    }
+
+    /// Renames and transforms a file's tensors for a model of `layout` (whose shapes the
+    /// [`resize_grid`](Self::resize_grid) rules resize to). Errors name the tensor and the rule.
+    pub fn apply_for(
+        &self,
+        tensors: &[FileTensor],
+        layout: &[TensorInfo],
+    ) -> Result<Vec<FileTensor>, String> {
         let names: Vec<String> = tensors.iter().map(|t| t.name.clone()).collect();
         let mut out: Vec<FileTensor> = tensors
             .iter()
@@ -191,14 +235,18 @@ impl NamingScheme {
             .map(|(t, name)| FileTensor { name, ..t.clone() })
             .collect();
         for transform in &self.transforms {
-            out = transform.run(out)?;
+            out = transform.run(out, layout)?;
         }
         Ok(out)
     }
 }
 
 impl Transform {
-    fn run(&self, tensors: Vec<FileTensor>) -> Result<Vec<FileTensor>, String> {
+    fn run(
+        &self,
+        tensors: Vec<FileTensor>,
+        layout: &[TensorInfo],
+    ) -> Result<Vec<FileTensor>, String> {
         let rule = self.pattern.as_str();
         match &self.kind {
             TransformKind::Join { parts, into } => self.join(tensors, parts, into),
@@ -241,6 +289,19 @@ impl Transform {
                                 shape.clone(),
                             );
                             out.push(with_data(&t, t.name.clone(), data));
+                        }
+                        TransformKind::Flatten => {
+                            let n = t.shape.iter().product::<usize>();
+                            let data =
+                                TensorData::new(t.data.try_to_vec::<f32>().expect("f32"), vec![n]);
+                            out.push(with_data(&t, t.name.clone(), data));
+                        }
+                        TransformKind::ResizeGrid { prefix } => {
+                            let target = layout.iter().find(|l| l.name == t.name);
+                            match target.and_then(|l| resized_grid(&t, &l.shape, *prefix)) {
+                                Some(data) => out.push(with_data(&t, t.name.clone(), data)),
+                                None => out.push(t),
+                            }
                         }
                         TransformKind::Split(names) => {
                             let rows = t.shape.first().copied().unwrap_or(0);
@@ -323,6 +384,37 @@ impl Transform {
         out.extend(joined);
         Ok(out)
     }
+}
+
+/// The square side of `n`, if it has one.
+fn square_side(n: usize) -> Option<usize> {
+    let side = (n as f64).sqrt().round() as usize;
+    (side * side == n && side > 0).then_some(side)
+}
+
+/// `t` (`[..., tokens, dim]`, `prefix` leading tokens then a square grid) resampled to the
+/// grid of `target`, or `None` when the shapes already agree or are not such grids.
+fn resized_grid(t: &FileTensor, target: &[usize], prefix: usize) -> Option<TensorData> {
+    let rank = t.shape.len();
+    if rank < 2 || target.len() != rank || target == t.shape.as_slice() {
+        return None;
+    }
+    let same_else = (0..rank)
+        .filter(|&a| a != rank - 2)
+        .all(|a| t.shape[a] == target[a]);
+    let (from, to) = (t.shape[rank - 2], target[rank - 2]);
+    if !same_else || from <= prefix || to <= prefix {
+        return None;
+    }
+    let (side_in, side_out) = (square_side(from - prefix)?, square_side(to - prefix)?);
+    let dim = t.shape[rank - 1];
+    let values = t.data.try_to_vec::<f32>().expect("f32");
+    let mut out = Vec::with_capacity(values.len() / from * to);
+    for block in values.chunks(from * dim) {
+        out.extend_from_slice(&block[..prefix * dim]);
+        out.extend(bicubic_grid(&block[prefix * dim..], side_in, side_out, dim));
+    }
+    Some(TensorData::new(out, target.to_vec()))
 }
 
 fn with_data(from: &FileTensor, name: String, data: TensorData) -> FileTensor {
