@@ -3,28 +3,21 @@
 //! weight loader from the references' own state-dict names: outputs within 1e-4 in evaluation
 //! mode, and the full-size widths and parameter counts.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rateme_heads::attention_mlp::{self, AttentionMlpOptions};
 use rateme_heads::mlp::{self, MlpOptions};
+use rateme_parity::{json, named};
 use rateme_sdk::prelude::*;
-use rateme_sdk::weights::{FileTensor, load_pretrained, read_weights};
+use rateme_sdk::weights::{load_pretrained, read_weights};
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    rateme_parity::fixtures(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn ctx() -> BuildContext {
-    BuildContext {
-        device: Device::default(),
-        seed: 0,
-        variant: String::new(),
-    }
+    rateme_parity::context("")
 }
 
 fn head(kind: &str, in_features: usize, options: &Value) -> (Head, Vec<NamingScheme>) {
@@ -42,13 +35,6 @@ fn head(kind: &str, in_features: usize, options: &Value) -> (Head, Vec<NamingSch
         }
         other => panic!("unknown head {other}"),
     }
-}
-
-fn named<'a>(tensors: &'a [FileTensor], name: &str) -> &'a FileTensor {
-    tensors
-        .iter()
-        .find(|t| t.name == name)
-        .unwrap_or_else(|| panic!("no `{name}`"))
 }
 
 #[test]

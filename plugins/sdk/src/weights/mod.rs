@@ -84,13 +84,11 @@ impl Matching {
         file: &WeightsFile,
         layout: &[TensorInfo],
     ) -> Result<Vec<FileTensor>, String> {
-        let kept: Vec<FileTensor> = file
-            .tensors
-            .iter()
-            .filter(|t| !is_bookkeeping(&t.name))
-            .cloned()
-            .collect();
-        scheme.apply_for(&kept, layout)
+        // By reference: the scheme copies each tensor once, renamed.
+        scheme.apply_for(
+            file.tensors.iter().filter(|t| !is_bookkeeping(&t.name)),
+            layout,
+        )
     }
 }
 

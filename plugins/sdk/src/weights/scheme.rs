@@ -223,14 +223,15 @@ impl NamingScheme {
 
     /// Renames and transforms a file's tensors for a model of `layout` (whose shapes the
     /// [`resize_grid`](Self::resize_grid) rules resize to). Errors name the tensor and the rule.
-    pub fn apply_for(
+    pub fn apply_for<'a>(
         &self,
-        tensors: &[FileTensor],
+        tensors: impl IntoIterator<Item = &'a FileTensor>,
         layout: &[TensorInfo],
     ) -> Result<Vec<FileTensor>, String> {
+        let tensors: Vec<&FileTensor> = tensors.into_iter().collect();
         let names: Vec<String> = tensors.iter().map(|t| t.name.clone()).collect();
         let mut out: Vec<FileTensor> = tensors
-            .iter()
+            .into_iter()
             .zip(self.rename_all(&names))
             .map(|(t, name)| FileTensor { name, ..t.clone() })
             .collect();
