@@ -1,14 +1,13 @@
 //! The data path: ratings table → split → decoded, resized images (per the backbone's
 //! [`InputSpec`](rateme_sdk::InputSpec)) → augmented, normalised batches.
 
-mod augment;
 mod images;
 mod split;
 pub mod synthetic;
 mod table;
 
-pub use augment::Augment;
 pub use images::{ImageSet, load_image};
+pub use rateme_pixels::{Augment, PixelSpec};
 pub use split::{Split, split};
 pub use table::{Sample, read_table};
 
@@ -30,4 +29,14 @@ pub enum DataError {
     /// An image cannot be used.
     #[error("{path}: {message}")]
     Image { path: String, message: String },
+}
+
+/// The pixel side of a backbone's declared input.
+pub fn pixel_spec(spec: &rateme_sdk::InputSpec) -> PixelSpec {
+    PixelSpec {
+        width: spec.width,
+        height: spec.height,
+        mean: spec.mean,
+        std: spec.std,
+    }
 }

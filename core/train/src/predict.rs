@@ -7,7 +7,7 @@ use rateme_sdk::burn::tensor::{Device, Tensor, TensorData};
 
 use crate::plugins::PluginHost;
 use crate::{BuiltModel, ModelCard, build_model};
-use rateme_data::{Augment, load_image};
+use rateme_data::{self as data, Augment, load_image};
 use rateme_spec::device::DeviceSpec;
 use rateme_util::rng::Rng;
 
@@ -106,7 +106,13 @@ impl Predictor {
             let mut buf = vec![0f32; chunk.len() * per];
             for (p, out) in chunk.iter().zip(buf.chunks_exact_mut(per)) {
                 let img = load_image(p, spec, self.model.card.pad_to_square)?;
-                Augment::apply(None, &img, spec, &mut Rng::new(0, &[]), out);
+                Augment::apply(
+                    None,
+                    &img,
+                    &data::pixel_spec(spec),
+                    &mut Rng::new(0, &[]),
+                    out,
+                );
             }
             let x =
                 Tensor::<4>::from_data(TensorData::new(buf, [chunk.len(), 3, h, w]), &self.device);

@@ -203,10 +203,11 @@ fn batch_tensor(
     let spec = &data.images.spec;
     let (h, w) = (spec.height as usize, spec.width as usize);
     let per = 3 * h * w;
+    let pixels = data::pixel_spec(spec);
     let mut buf = vec![0f32; idx.len() * per];
     for (k, (&i, out)) in idx.iter().zip(buf.chunks_exact_mut(per)).enumerate() {
         let mut rng = Rng::new(seed, &[STREAM_AUG, batch_no, k as u64]);
-        Augment::apply(augment, &data.images.images[i], spec, &mut rng, out);
+        Augment::apply(augment, &data.images.images[i], &pixels, &mut rng, out);
     }
     Tensor::from_data(TensorData::new(buf, [idx.len(), 3, h, w]), device)
 }

@@ -1,5 +1,5 @@
+use crate::PixelSpec;
 use image::RgbImage;
-use rateme_sdk::InputSpec;
 
 use rateme_util::rng::Rng;
 
@@ -33,7 +33,7 @@ impl Augment {
     pub fn apply(
         aug: Option<&Augment>,
         img: &RgbImage,
-        spec: &InputSpec,
+        spec: &PixelSpec,
         rng: &mut Rng,
         out: &mut [f32],
     ) {
@@ -137,7 +137,7 @@ mod tests {
         let img = RgbImage::from_fn(4, 4, |x, y| {
             image::Rgb([(x * 60) as u8, (y * 60) as u8, 128])
         });
-        let spec = InputSpec {
+        let spec = PixelSpec {
             height: 4,
             width: 4,
             mean: [0.5; 3],
@@ -169,7 +169,7 @@ mod tests {
     #[test]
     fn flip_mirrors() {
         let img = RgbImage::from_fn(3, 1, |x, _| image::Rgb([(x * 100) as u8, 0, 0]));
-        let spec = InputSpec {
+        let spec = PixelSpec {
             height: 1,
             width: 3,
             mean: [0.0; 3],
