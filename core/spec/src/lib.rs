@@ -7,6 +7,7 @@
 
 pub mod device;
 mod error;
+mod loader;
 mod merge;
 mod overrides;
 mod types;
@@ -17,6 +18,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 pub use error::{Location, SpecError};
+pub use loader::LoaderSpec;
 pub use types::*;
 
 /// The experiment file embedded in the binary: `runner` with no file runs it.

@@ -92,7 +92,7 @@ fn values_are_toml_and_a_bare_word_is_a_string() {
     assert_eq!(run.device, "cpu");
     assert_eq!(run.data.table, Path::new("data/x/manifest.parquet"));
     assert_eq!(run.backbone.freeze.get_ref(), &Freeze::All(true));
-    assert!(!run.data.augment);
+    assert_eq!(run.data.augment, AugmentSpec::Off);
     assert_eq!(run.optimizer.betas, Some([0.8, 0.9]));
     assert_eq!(run.seed, 7);
     let exp = with(&["backbone.freeze=stage:1", "backbone.variant='inf'"]).unwrap();
@@ -321,4 +321,48 @@ fn plugin_option_errors_point_at_the_set_that_gave_the_option() {
     assert_eq!(at.column, 33, "at the value");
     let at = exp.locate_option(&exp.runs[0].head.options.span(), None);
     assert!(!at.command_line, "the head's options were not set");
+}
+
+#[test]
+fn a_set_changes_one_augment_key_over_the_bool_spelling() {
+    let exp = with(&["data.augment.flip=0.2"]).unwrap();
+    for run in &exp.runs {
+        let a = run.data.augment.settings().unwrap();
+        assert_eq!(a.flip, 0.2);
+        assert_eq!(
+            (a.rotate, a.translate, a.brightness),
+            (15.0, 0.1, 0.1),
+            "the other keys keep the recipe"
+        );
+    }
+    // Over `augment = false` in the file too, and over a table only the key changes.
+    let file = FILE.replace(
+        "data = { table = \"d.csv\" }",
+        "data = { table = \"d.csv\", augment = { rotate = 5, hue = 0.1 } }",
+    );
+    let sets = [
+        "data.augment.flip=0.2".to_owned(),
+        "data.crop_pct=0.875".to_owned(),
+    ];
+    let exp = Experiment::parse_with(Path::new("exp.toml"), file, &sets).unwrap();
+    let data = &exp.runs[0].data;
+    let a = data.augment.settings().unwrap();
+    assert_eq!((a.flip, a.rotate, a.hue), (0.2, 5.0, 0.1));
+    assert_eq!(data.crop_pct, 0.875);
+    let exp = with(&["data.augment=false"]).unwrap();
+    assert_eq!(exp.runs[0].data.augment, AugmentSpec::Off);
+
+    let e = err(&["data.augment.flip=2"]);
+    assert_eq!(
+        e.to_string(),
+        "--set data.augment.flip=2: runs[0]: data.augment.flip: must be in [0, 1] (the \
+         probability of a horizontal flip), got 2"
+    );
+    assert_eq!(e.render(), format!("error: {e}"), "one line");
+    let e = err(&["data.augment.flop=0.2"]);
+    assert!(
+        e.to_string()
+            .starts_with("--set data.augment.flop=0.2: runs[0]: unknown field `flop`"),
+        "{e}"
+    );
 }

@@ -249,3 +249,157 @@ fn backbone_lr_scale_defaults_to_one_and_must_be_positive() {
         "{err}"
     );
 }
+
+fn run_with_data(data: &str) -> Result<Experiment, SpecError> {
+    parse(&format!(
+        "{BASE}\n[[runs]]\nname = \"a\"\n[runs.data]\ntable = \"d.csv\"\n{data}\n"
+    ))
+}
+
+#[test]
+fn augment_is_the_recipe_by_default_and_keeps_the_bool_spelling() {
+    let default = run_with_data("").unwrap();
+    let recipe = AugmentSpec::On(AugmentSettings::RECIPE);
+    assert_eq!(default.runs[0].data.augment, recipe);
+    assert_eq!(default.runs[0].data.crop_pct, 1.0);
+    let on = run_with_data("augment = true").unwrap();
+    assert_eq!(on.runs[0].data.augment, recipe);
+    let off = run_with_data("augment = false").unwrap();
+    assert_eq!(off.runs[0].data.augment, AugmentSpec::Off);
+    assert!(off.runs[0].data.augment.settings().is_none());
+    let r = AugmentSettings::RECIPE;
+    assert_eq!(
+        (
+            r.flip,
+            r.rotate,
+            r.translate,
+            r.brightness,
+            r.contrast,
+            r.saturation,
+            r.hue
+        ),
+        (0.5, 15.0, 0.1, 0.1, 0.1, 0.0, 0.0)
+    );
+    assert!(r.random_resized_crop.is_none());
+}
+
+#[test]
+fn an_augment_table_sets_some_keys_and_keeps_the_recipe_for_the_rest() {
+    let exp = run_with_data(
+        "crop_pct = 0.875\n[runs.data.augment]\nflip = 0.0\nhue = 0.05\nsaturation = 0.2\nrandom_resized_crop = { scale = [0.5, 1.0] }\n",
+    )
+    .unwrap();
+    let data = &exp.runs[0].data;
+    assert_eq!(data.crop_pct, 0.875);
+    let a = data.augment.settings().unwrap();
+    assert_eq!((a.flip, a.hue, a.saturation), (0.0, 0.05, 0.2));
+    assert_eq!(
+        (a.rotate, a.translate, a.brightness, a.contrast),
+        (15.0, 0.1, 0.1, 0.1)
+    );
+    let rrc = a.random_resized_crop.as_ref().unwrap();
+    assert_eq!(rrc.scale, [0.5, 1.0]);
+    assert_eq!(rrc.ratio, [0.75, 4.0 / 3.0], "torchvision's default ratio");
+    // An empty table is the recipe; it serialises as `true` then.
+    let empty = run_with_data("augment = {}").unwrap();
+    assert_eq!(empty.runs[0].data.augment, AugmentSpec::default());
+}
+
+#[test]
+fn augment_and_crop_pct_round_trip_and_keep_the_old_hash_text() {
+    for (text, json) in [
+        ("", "true"),
+        ("augment = true", "true"),
+        ("augment = { flip = 0.5 }", "true"),
+        ("augment = false", "false"),
+    ] {
+        let exp = run_with_data(text).unwrap();
+        let data = &exp.runs[0].data;
+        let value = serde_json::to_value(data).unwrap();
+        assert_eq!(value["augment"].to_string(), json, "{text}");
+        assert!(value.get("crop_pct").is_none(), "crop_pct 1 is left out");
+        let back: DataSpec = serde_json::from_value(value).unwrap();
+        assert_eq!(back.augment, data.augment);
+    }
+    let exp = run_with_data("crop_pct = 0.9\naugment = { rotate = 5, random_resized_crop = {} }")
+        .unwrap();
+    let data = &exp.runs[0].data;
+    let json = serde_json::to_string(data).unwrap();
+    assert!(json.contains("\"crop_pct\":0.9"), "{json}");
+    assert!(json.contains("\"rotate\":5.0"), "{json}");
+    let back: DataSpec = serde_json::from_str(&json).unwrap();
+    assert_eq!((back.augment, back.crop_pct), (data.augment.clone(), 0.9));
+    // And through TOML (what a run's saved spec is written as).
+    let toml_text = toml::to_string(data).unwrap();
+    let back: DataSpec = toml::from_str(&toml_text).unwrap();
+    assert_eq!(back.augment, data.augment, "{toml_text}");
+}
+
+#[test]
+fn augment_errors_are_located_one_line_and_name_the_key() {
+    let cases = [
+        (
+            "augment = { flip = 1.5 }",
+            "1.5",
+            "data.augment.flip: must be in [0, 1]",
+        ),
+        (
+            "augment = { hue = 0.7 }",
+            "0.7",
+            "data.augment.hue: must be in [0, 0.5]",
+        ),
+        (
+            "augment = { rotate = -3 }",
+            "-3",
+            "data.augment.rotate: must be in [0, 180]",
+        ),
+        (
+            "augment = { contrast = -0.1 }",
+            "-0.1",
+            "data.augment.contrast: must be a number ≥ 0",
+        ),
+        (
+            "augment = { flipp = 0.5 }",
+            "flipp",
+            "unknown field `flipp`, expected one of",
+        ),
+        (
+            "augment = \"yes\"",
+            "\"yes\"",
+            "`true` (RateMeAI's recipe), `false` or a table",
+        ),
+        ("crop_pct = 1.2", "1.2", "data.crop_pct: must be in (0, 1]"),
+        ("crop_pct = 0", "0", "data.crop_pct: must be in (0, 1]"),
+        (
+            "augment = { random_resized_crop = { scale = [0.9, 0.1] } }",
+            "{ scale",
+            "random_resized_crop.scale: must be [lo, hi] with 0 < lo ≤ hi ≤ 1",
+        ),
+        (
+            "augment = { random_resized_crop = { ratio = [0, 1] } }",
+            "{ ratio",
+            "random_resized_crop.ratio: must be [lo, hi] with 0 < lo ≤ hi",
+        ),
+        (
+            "augment = { random_resized_crop = { size = 3 } }",
+            "size =",
+            "unknown field `size`",
+        ),
+    ];
+    for (data, at, message) in cases {
+        let text =
+            format!("{BASE}\n[[runs]]\nname = \"a\"\n[runs.data]\ntable = \"d.csv\"\n{data}\n");
+        let e = parse(&text).unwrap_err();
+        let line = text.lines().count();
+        let column = data.find(at).unwrap() + 1;
+        let loc = e.location().unwrap();
+        assert_eq!((loc.line, loc.column), (line, column), "{data}: {e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("exp.toml:{line}:{column}: runs[0]: ")),
+            "{msg}"
+        );
+        assert!(msg.contains(message), "{data}: {msg}");
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+}

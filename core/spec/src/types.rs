@@ -7,6 +7,8 @@ use rateme_sdk::OptimizerSettings;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::LoaderSpec;
+
 /// One training run: what to train, on what, for how long, where.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,14 +186,307 @@ pub struct DataSpec {
     /// Seed of the train/validation split. Default 42 (RateMeAI's).
     #[serde(default = "d_split_seed")]
     pub split_seed: u64,
-    /// Training augmentations (RateMeAI's: flip, ±15° rotation, ±10% shift, ±0.1 brightness and
-    /// contrast). Default true.
-    #[serde(default = "d_true")]
-    pub augment: bool,
+    /// Training augmentations: `true` (the default) is RateMeAI's recipe (flip p=0.5, ±15°
+    /// rotation, ±10% shift, ±0.1 brightness and contrast), `false` none, a table any of
+    /// [`AugmentSettings`]' keys (the others keep the recipe's values).
+    #[serde(default)]
+    pub augment: AugmentSpec,
+    /// timm's `crop_pct`: images are prepared at `floor(input / crop_pct)` pixels and the
+    /// center crop of the input size is taken (for evaluation always, for training unless
+    /// `augment.random_resized_crop` is set). In (0, 1]. Default 1 (no crop; left out of the
+    /// run's hash then, so older checkpoints still resume).
+    #[serde(
+        default = "d_one",
+        skip_serializing_if = "is_one",
+        deserialize_with = "crop_pct"
+    )]
+    pub crop_pct: f64,
     /// Pad to a square with black borders before resizing (RateMeAI's), instead of stretching.
     /// Default true.
     #[serde(default = "d_true")]
     pub pad_to_square: bool,
+    /// `[data.loader]`: threads, prefetch, cache, bad-file handling ([`LoaderSpec`]). Not part
+    /// of what a batch holds, so left out of the run's hash (a run may resume with other
+    /// loader settings) and written only when not the defaults.
+    #[serde(default, skip_serializing_if = "LoaderSpec::is_default")]
+    pub loader: LoaderSpec,
+}
+
+fn crop_pct<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    let v = f64::deserialize(de)?;
+    if v.is_finite() && v > 0.0 && v <= 1.0 {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "data.crop_pct: must be in (0, 1] (the input's share of the prepared image, e.g. \
+             0.875 for timm's 224 of 256), got {v}"
+        )))
+    }
+}
+
+/// `data.augment`: off, or on with these settings. Written `false`, `true` (RateMeAI's recipe,
+/// [`AugmentSettings::RECIPE`]) or a table of [`AugmentSettings`] keys. Serialised the same
+/// way: `false`, `true` for the recipe (however it was spelled, so the run's hash is that of
+/// `augment = true`), else the table with every key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AugmentSpec {
+    /// No augmentation.
+    Off,
+    /// Augment with these settings.
+    On(AugmentSettings),
+}
+
+impl Default for AugmentSpec {
+    fn default() -> Self {
+        AugmentSpec::On(AugmentSettings::RECIPE)
+    }
+}
+
+impl AugmentSpec {
+    /// The settings when augmentation is on.
+    pub fn settings(&self) -> Option<&AugmentSettings> {
+        match self {
+            AugmentSpec::Off => None,
+            AugmentSpec::On(s) => Some(s),
+        }
+    }
+
+    /// Whether augmentation is on.
+    pub fn is_on(&self) -> bool {
+        matches!(self, AugmentSpec::On(_))
+    }
+}
+
+impl Serialize for AugmentSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AugmentSpec::Off => s.serialize_bool(false),
+            AugmentSpec::On(a) if *a == AugmentSettings::RECIPE => s.serialize_bool(true),
+            AugmentSpec::On(a) => a.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AugmentSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = AugmentSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "`true` (RateMeAI's recipe), `false` or a table of flip, rotate, translate, \
+                     brightness, contrast, saturation, hue, random_resized_crop",
+                )
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<AugmentSpec, E> {
+                Ok(if on {
+                    AugmentSpec::default()
+                } else {
+                    AugmentSpec::Off
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<AugmentSpec, A::Error> {
+                AugmentSettings::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(AugmentSpec::On)
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
+}
+
+/// The augmentation of a run (`data.augment = { .. }`). Every key is optional and defaults to
+/// RateMeAI's value ([`AugmentSettings::RECIPE`]); ranges follow torchvision's
+/// `RandomHorizontalFlip`, `RandomAffine`, `ColorJitter` and `RandomResizedCrop`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AugmentSettings {
+    /// Probability of a horizontal flip, in [0, 1]. Recipe: 0.5.
+    #[serde(default = "d_aug_flip", deserialize_with = "aug_flip")]
+    pub flip: f64,
+    /// Rotation by a uniform angle in ±`rotate` degrees, in [0, 180]. Recipe: 15.
+    #[serde(default = "d_aug_rotate", deserialize_with = "aug_rotate")]
+    pub rotate: f64,
+    /// Shift by a uniform ±`translate` of the side per axis (rounded to pixels), in [0, 1].
+    /// Recipe: 0.1.
+    #[serde(default = "d_aug_translate", deserialize_with = "aug_translate")]
+    pub translate: f64,
+    /// Brightness factor uniform in [max(0, 1 − b), 1 + b], b ≥ 0. Recipe: 0.1.
+    #[serde(default = "d_aug_brightness", deserialize_with = "aug_brightness")]
+    pub brightness: f64,
+    /// Contrast factor uniform in [max(0, 1 − c), 1 + c], c ≥ 0. Recipe: 0.1.
+    #[serde(default = "d_aug_contrast", deserialize_with = "aug_contrast")]
+    pub contrast: f64,
+    /// Saturation factor uniform in [max(0, 1 − s), 1 + s], s ≥ 0. Recipe: 0.
+    #[serde(default, deserialize_with = "aug_saturation")]
+    pub saturation: f64,
+    /// Hue shift uniform in [−h, h] (of the full circle), h in [0, 0.5]. Recipe: 0.
+    #[serde(default, deserialize_with = "aug_hue")]
+    pub hue: f64,
+    /// torchvision's `RandomResizedCrop` of the prepared image instead of its center crop;
+    /// absent (the recipe): off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub random_resized_crop: Option<ResizedCropSpec>,
+}
+
+impl AugmentSettings {
+    /// RateMeAI's recipe: flip p=0.5, rotation ±15°, translation ±10%, brightness and contrast
+    /// ±0.1, no saturation or hue jitter, no random resized crop.
+    pub const RECIPE: AugmentSettings = AugmentSettings {
+        flip: 0.5,
+        rotate: 15.0,
+        translate: 0.1,
+        brightness: 0.1,
+        contrast: 0.1,
+        saturation: 0.0,
+        hue: 0.0,
+        random_resized_crop: None,
+    };
+}
+
+fn d_aug_flip() -> f64 {
+    AugmentSettings::RECIPE.flip
+}
+fn d_aug_rotate() -> f64 {
+    AugmentSettings::RECIPE.rotate
+}
+fn d_aug_translate() -> f64 {
+    AugmentSettings::RECIPE.translate
+}
+fn d_aug_brightness() -> f64 {
+    AugmentSettings::RECIPE.brightness
+}
+fn d_aug_contrast() -> f64 {
+    AugmentSettings::RECIPE.contrast
+}
+
+/// A number of `data.augment.<key>` in `[lo, hi]`; the error names the key and the range.
+fn aug_number<'de, D: serde::Deserializer<'de>>(
+    de: D,
+    key: &str,
+    lo: f64,
+    hi: f64,
+    what: &str,
+) -> Result<f64, D::Error> {
+    let v = f64::deserialize(de)?;
+    if v.is_finite() && v >= lo && v <= hi {
+        Ok(v)
+    } else {
+        let range = if hi.is_finite() {
+            format!("in [{lo}, {hi}]")
+        } else {
+            format!("a number ≥ {lo}")
+        };
+        Err(serde::de::Error::custom(format!(
+            "data.augment.{key}: must be {range} ({what}), got {v}"
+        )))
+    }
+}
+fn aug_flip<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(de, "flip", 0.0, 1.0, "the probability of a horizontal flip")
+}
+fn aug_rotate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(de, "rotate", 0.0, 180.0, "the largest rotation in degrees")
+}
+fn aug_translate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(
+        de,
+        "translate",
+        0.0,
+        1.0,
+        "the largest shift as a fraction of the side",
+    )
+}
+fn aug_brightness<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(
+        de,
+        "brightness",
+        0.0,
+        f64::INFINITY,
+        "factor range 1 ± b; 0 turns it off",
+    )
+}
+fn aug_contrast<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(
+        de,
+        "contrast",
+        0.0,
+        f64::INFINITY,
+        "factor range 1 ± c; 0 turns it off",
+    )
+}
+fn aug_saturation<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(
+        de,
+        "saturation",
+        0.0,
+        f64::INFINITY,
+        "factor range 1 ± s; 0 turns it off",
+    )
+}
+fn aug_hue<'de, D: serde::Deserializer<'de>>(de: D) -> Result<f64, D::Error> {
+    aug_number(
+        de,
+        "hue",
+        0.0,
+        0.5,
+        "the largest hue shift, of the full circle",
+    )
+}
+
+/// `random_resized_crop = { scale = [0.08, 1.0], ratio = [0.75, 1.3333] }`: torchvision's
+/// `RandomResizedCrop`: a box of `scale` of the image's area and aspect ratio `ratio` (both
+/// uniform, the ratio on a log scale), resized to the input size. Missing keys take these
+/// (torchvision's) defaults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResizedCropSpec {
+    /// Range of the box's share of the image area, 0 < lo ≤ hi ≤ 1. Default [0.08, 1].
+    pub scale: [f64; 2],
+    /// Range of the box's aspect ratio (width / height), 0 < lo ≤ hi. Default [3/4, 4/3].
+    pub ratio: [f64; 2],
+}
+
+impl Default for ResizedCropSpec {
+    fn default() -> Self {
+        Self {
+            scale: [0.08, 1.0],
+            ratio: [3.0 / 4.0, 4.0 / 3.0],
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ResizedCropSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Raw {
+            scale: Option<[f64; 2]>,
+            ratio: Option<[f64; 2]>,
+        }
+        let raw = Raw::deserialize(de)?;
+        let d = ResizedCropSpec::default();
+        let spec = ResizedCropSpec {
+            scale: raw.scale.unwrap_or(d.scale),
+            ratio: raw.ratio.unwrap_or(d.ratio),
+        };
+        let [s0, s1] = spec.scale;
+        let [r0, r1] = spec.ratio;
+        if !(s0 > 0.0 && s0 <= s1 && s1 <= 1.0) {
+            return Err(serde::de::Error::custom(format!(
+                "data.augment.random_resized_crop.scale: must be [lo, hi] with 0 < lo ≤ hi ≤ 1 \
+                 (shares of the image area), got [{s0}, {s1}]"
+            )));
+        }
+        if !(r0 > 0.0 && r0 <= r1 && r1.is_finite()) {
+            return Err(serde::de::Error::custom(format!(
+                "data.augment.random_resized_crop.ratio: must be [lo, hi] with 0 < lo ≤ hi \
+                 (width / height), got [{r0}, {r1}]"
+            )));
+        }
+        Ok(spec)
+    }
 }
 
 fn d_val_fraction() -> f64 {
@@ -485,6 +780,7 @@ impl RunSpec {
         }
         self.optimizer.validate()?;
         self.schedule.validate()?;
+        self.data.loader.validate()?;
         crate::device::DeviceSpec::parse(&self.device).map_err(|m| ("device".to_owned(), m))?;
         Ok(())
     }

@@ -39,6 +39,9 @@ pub struct TrainState {
     pub best: Option<(f64, u64)>,
     /// Hash of the resolved run spec; a resume with another spec is refused.
     pub spec_hash: String,
+    /// Seconds the step waited for the data loader (all sessions).
+    #[serde(default)]
+    pub loader_wait_s: f64,
 }
 
 /// The tensors of a checkpoint, as byte buffers.

@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod checkpoint;
 pub mod events;
+mod feed;
 pub mod inspect;
 pub mod metrics;
 mod model;
@@ -15,6 +16,7 @@ pub mod predict;
 mod run;
 pub mod schedule;
 pub mod sweep;
+mod writer;
 
 pub use model::{BuiltModel, ModelCard, apply_freeze, build_model, check_run, load_pretrained};
 pub use predict::{Predictor, evaluate_image};

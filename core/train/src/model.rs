@@ -25,6 +25,10 @@ pub struct ModelCard {
     pub input: InputSpec,
     /// Pad to square before resizing.
     pub pad_to_square: bool,
+    /// The size images are prepared at before the center crop to `input` (timm's `crop_pct`);
+    /// absent: `input`'s size.
+    #[serde(default)]
+    pub prepared: Option<(u32, u32)>,
 }
 
 /// A built model.
@@ -165,6 +169,7 @@ pub fn build_model(
         head_options: head_options.clone(),
         input: backbone.input_spec().clone(),
         pad_to_square,
+        prepared: None,
     };
     Ok(BuiltModel {
         backbone,

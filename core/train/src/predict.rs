@@ -5,11 +5,12 @@ use std::path::{Path, PathBuf};
 
 use rateme_sdk::burn::tensor::{Device, Tensor, TensorData};
 
+use crate::feed;
 use crate::plugins::PluginHost;
 use crate::{BuiltModel, ModelCard, build_model};
-use rateme_data::{self as data, Augment, load_image};
+use rateme_data::{self as data, DataError, Loader, Sample};
+use rateme_spec::LoaderSpec;
 use rateme_spec::device::DeviceSpec;
-use rateme_util::rng::Rng;
 
 /// Why prediction failed.
 #[derive(Debug, thiserror::Error)]
@@ -96,26 +97,57 @@ impl Predictor {
         &self.model.card
     }
 
-    /// One score per image, in order.
+    /// One score per image, in order. Images are decoded, prepared and normalised exactly as
+    /// the run's evaluation did, on all cores, ahead of the model.
     pub fn predict_paths(&self, paths: &[PathBuf]) -> Result<Vec<f32>, PredictError> {
-        let spec = &self.model.card.input;
-        let (h, w) = (spec.height as usize, spec.width as usize);
-        let per = 3 * h * w;
+        let card = &self.model.card;
+        let spec = &card.input;
+        let samples: Vec<Sample> = paths
+            .iter()
+            .enumerate()
+            .map(|(k, p)| Sample {
+                path: p.clone(),
+                target: 0.0,
+                group: None,
+                weight: 1.0,
+                line: k as u64 + 1,
+            })
+            .collect();
+        let settings = feed::loader_settings(&LoaderSpec {
+            cache: "off".into(),
+            prefetch: 2,
+            ..LoaderSpec::default()
+        });
+        let loader = Loader::new(
+            &samples,
+            data::pixel_spec(spec),
+            card.prepared.unwrap_or((spec.width, spec.height)),
+            card.pad_to_square,
+            settings,
+            Default::default(),
+            0,
+        )?;
         let mut scores = Vec::with_capacity(paths.len());
-        for chunk in paths.chunks(32) {
-            let mut buf = vec![0f32; chunk.len() * per];
-            for (p, out) in chunk.iter().zip(buf.chunks_exact_mut(per)) {
-                let img = load_image(p, spec, self.model.card.pad_to_square)?;
-                Augment::apply(
-                    None,
-                    &img,
-                    &data::pixel_spec(spec),
-                    &mut Rng::new(0, &[]),
-                    out,
-                );
+        for batch in loader.stream(
+            feed::eval_plan(&(0..paths.len()).collect::<Vec<_>>(), 32),
+            None,
+            0,
+        ) {
+            if let Some(k) = batch.ok.iter().position(|ok| !ok) {
+                let i = batch.indices[k];
+                let reason = loader
+                    .skipped()
+                    .into_iter()
+                    .find(|s| s.line == i as u64 + 1)
+                    .map_or_else(|| "cannot be used".to_owned(), |s| s.reason);
+                return Err(PredictError::Image(DataError::Image {
+                    path: paths[i].display().to_string(),
+                    message: reason,
+                }));
             }
-            let x =
-                Tensor::<4>::from_data(TensorData::new(buf, [chunk.len(), 3, h, w]), &self.device);
+            let n = batch.indices.len();
+            let shape = [n, 3, spec.height as usize, spec.width as usize];
+            let x = Tensor::<4>::from_data(TensorData::new(batch.pixels, shape), &self.device);
             let y = self
                 .model
                 .head

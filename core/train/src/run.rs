@@ -9,17 +9,18 @@ use serde::{Deserialize, Serialize};
 
 use super::checkpoint::{self, Tensors, TrainState};
 use super::events::{CsvSink, EvalRecord, Event, Sink};
+use super::feed::{self, Cursor, Feed};
 use super::metrics;
 use super::model::{BuiltModel, ModelCard, apply_freeze, build_model, check_run, load_pretrained};
 use super::schedule::Plateau;
+use super::writer::{Job, WriteFailed, Writer};
 use crate::plugins::PluginHost;
-use rateme_data::{self as data, Augment, DataError, ImageSet};
+use rateme_data::{self as data, Batch, DataError};
+use rateme_sdk::InputSpec;
 use rateme_spec::device::DeviceSpec;
 use rateme_spec::{Experiment, RunSpec};
 use rateme_util::rng::Rng;
 
-const STREAM_ORDER: u64 = 0x0_12de;
-const STREAM_AUG: u64 = 0xa06;
 const STREAM_DROPOUT: u64 = 0xd20;
 
 /// Why a run failed. The sweep reports it and goes on with the next run.
@@ -138,6 +139,15 @@ pub struct RunSummary {
     pub val_size: usize,
     /// Every evaluation (for plots).
     pub history: Vec<EvalRecord>,
+    /// Rows left out because their image cannot be used (listed in `skipped.csv`).
+    #[serde(default)]
+    pub skipped: u64,
+    /// Seconds the training step waited for the loader (all sessions).
+    #[serde(default)]
+    pub loader_wait_s: f64,
+    /// Upper bound of the loader's memory (batches, decoding, cache), in bytes.
+    #[serde(default)]
+    pub loader_memory_bytes: u64,
 }
 
 /// How to run.
@@ -159,90 +169,126 @@ pub struct RunOptions<'a> {
     pub sinks: Vec<Box<dyn Sink + 'a>>,
 }
 
-struct Dataset {
-    images: ImageSet,
-    targets: Vec<f32>,
-    weights: Vec<f32>,
-    train: Vec<usize>,
-    val: Vec<usize>,
-}
-
-fn load_data(spec: &RunSpec, input: &rateme_sdk::InputSpec) -> Result<Dataset, DataError> {
-    let d = &spec.data;
-    if let Some(synth) = &d.synthetic
-        && data::synthetic::ensure(synth, &d.table)?
-    {
-        tracing::info!(table = %d.table.display(), "generated the synthetic dataset");
-    }
-    let images_dir = d
-        .images
-        .clone()
-        .unwrap_or_else(|| d.table.parent().map(Path::to_path_buf).unwrap_or_default());
-    let samples = data::read_table(&d.table, &images_dir)?;
-    let split = data::split(&samples, d.val_fraction, d.split_seed);
-    let images = ImageSet::load(&samples, input, d.pad_to_square)?;
-    let targets = samples.iter().map(|s| s.target).collect();
-    let weights = samples.iter().map(|s| s.weight).collect();
-    Ok(Dataset {
-        images,
-        targets,
-        weights,
-        train: split.train,
-        val: split.val,
-    })
-}
-
-fn batch_tensor(
-    data: &Dataset,
-    idx: &[usize],
-    augment: Option<&Augment>,
-    seed: u64,
-    batch_no: u64,
-    device: &Device,
-) -> Tensor<4> {
-    let spec = &data.images.spec;
-    let (h, w) = (spec.height as usize, spec.width as usize);
-    let per = 3 * h * w;
-    let pixels = data::pixel_spec(spec);
-    let mut buf = vec![0f32; idx.len() * per];
-    for (k, (&i, out)) in idx.iter().zip(buf.chunks_exact_mut(per)).enumerate() {
-        let mut rng = Rng::new(seed, &[STREAM_AUG, batch_no, k as u64]);
-        Augment::apply(augment, &data.images.images[i], &pixels, &mut rng, out);
-    }
-    Tensor::from_data(TensorData::new(buf, [idx.len(), 3, h, w]), device)
-}
-
-fn column(values: &[f32], idx: &[usize], device: &Device) -> Tensor<2> {
-    let v: Vec<f32> = idx.iter().map(|&i| values[i]).collect();
+fn column(values: &[f32], idx: &[usize], ok: &[bool], device: &Device) -> Tensor<2> {
+    let v: Vec<f32> = idx
+        .iter()
+        .zip(ok)
+        .map(|(&i, &ok)| if ok { values[i] } else { 0.0 })
+        .collect();
     Tensor::from_data(TensorData::new(v, [idx.len(), 1]), device)
+}
+
+fn pixels(batch: Batch, input: &InputSpec, device: &Device) -> Tensor<4> {
+    let n = batch.indices.len();
+    let shape = [n, 3, input.height as usize, input.width as usize];
+    Tensor::from_data(TensorData::new(batch.pixels, shape), device)
 }
 
 fn predict(backbone: &Backbone, head: &Head, x: Tensor<4>) -> Tensor<2> {
     head.forward(backbone.forward_features(x))
 }
 
+/// One optimisation step on `batch`, returning its loss. Rows whose image could not be used
+/// weigh nothing; a batch with none usable is skipped (`None`).
+fn train_step(
+    model: &mut BuiltModel,
+    feed: &Feed,
+    device: &Device,
+    spec: &RunSpec,
+    batch: Batch,
+    lr: f64,
+) -> Result<Option<f64>, RunError> {
+    {
+        let batch_no = batch.batch_no;
+        let usable = batch
+            .indices
+            .iter()
+            .zip(&batch.ok)
+            .filter(|&(&i, &ok)| ok && feed.weights[i] > 0.0)
+            .count();
+        if usable == 0 {
+            tracing::warn!(
+                batch = batch_no,
+                "no usable image in the batch; step skipped"
+            );
+            return Ok(None);
+        }
+        let y = column(&feed.targets, &batch.indices, &batch.ok, device);
+        let w = column(&feed.weights, &batch.indices, &batch.ok, device);
+        let x = pixels(batch, model.backbone.input_spec(), device);
+        let pred = predict(&model.backbone, &model.head, x);
+        let loss = ((pred - y).square() * w.clone()).sum() / w.sum();
+        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
+        if !loss_value.is_finite() {
+            return Err(RunError::NonFinite {
+                batch: batch_no,
+                value: loss_value,
+                lr,
+            });
+        }
+        let mut grads = loss.backward();
+        let (backbone, head) = (&mut model.backbone, &mut model.head);
+        backbone.part().collect_grads(&mut grads);
+        head.part().collect_grads(&mut grads);
+        let scale = match spec.optimizer.grad_clip {
+            Some(max_norm) => {
+                let norm =
+                    (backbone.part_ref().grad_sq_norm() + head.part_ref().grad_sq_norm()).sqrt();
+                if !norm.is_finite() {
+                    return Err(RunError::NonFinite {
+                        batch: batch_no,
+                        value: norm,
+                        lr,
+                    });
+                }
+                // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above 1.
+                (max_norm / (norm + 1e-6)).min(1.0)
+            }
+            None => 1.0,
+        };
+        backbone.part().step(lr * spec.backbone.lr_scale, scale);
+        head.part().step(lr, scale);
+        Ok(Some(loss_value))
+    }
+}
+
+/// Predictions and targets of the validation rows whose image could be used, in order.
 fn evaluate(
     model: &mut BuiltModel,
-    data: &Dataset,
+    feed: &Feed,
     batch_size: usize,
     device: &Device,
-) -> Vec<f32> {
+) -> (Vec<f32>, Vec<f32>) {
     model.backbone.part().set_training(false);
     model.head.part().set_training(false);
     let plain = device.clone().inner();
-    let mut preds = Vec::with_capacity(data.val.len());
-    let chunks = data.val.len().div_ceil(batch_size);
-    for (k, chunk) in data.val.chunks(batch_size).enumerate() {
-        if k == chunks / 2 {
+    let mut preds = Vec::with_capacity(feed.val.len());
+    let mut targets = Vec::with_capacity(feed.val.len());
+    let plan = feed::eval_plan(&feed.val, batch_size);
+    let half = plan.len() / 2;
+    for (k, batch) in feed.loader.stream(plan, None, 0).enumerate() {
+        if k == half {
             rateme_util::crash::point("eval");
         }
-        let x = batch_tensor(data, chunk, None, 0, 0, &plain);
+        let rows: Vec<(usize, bool)> = batch
+            .indices
+            .iter()
+            .copied()
+            .zip(batch.ok.clone())
+            .collect();
+        let x = pixels(batch, model.backbone.input_spec(), &plain);
         let p = predict(&model.backbone, &model.head, x);
-        preds.extend(p.into_data().try_to_vec::<f32>().expect("f32 predictions"));
+        let p = p.into_data().try_to_vec::<f32>().expect("f32 predictions");
+        for ((i, ok), p) in rows.into_iter().zip(p) {
+            if ok {
+                preds.push(p);
+                targets.push(feed.targets[i]);
+            }
+        }
     }
     model.backbone.part().set_training(true);
     model.head.part().set_training(true);
-    preds
+    (preds, targets)
 }
 
 fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {
@@ -254,6 +300,7 @@ fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {
     s.device = String::new();
     s.output_dir = None;
     s.plugins = None;
+    s.data.loader = Default::default();
     let text = format!(
         "{}|{}",
         serde_json::to_string(&s).unwrap_or_default(),
@@ -273,12 +320,6 @@ fn weights(model: &BuiltModel, with_optim: bool) -> Result<Tensors, PluginError>
             .then(|| model.head.part_ref().optimizer_to_bytes())
             .transpose()?,
     })
-}
-
-fn epoch_order(train: &[usize], seed: u64, epoch: u64) -> Vec<usize> {
-    let mut order = train.to_vec();
-    Rng::new(seed, &[STREAM_ORDER, epoch]).shuffle(&mut order);
-    order
 }
 
 /// Trains one run. Writes `<run dir>/metrics.csv`, `checkpoint/`, `best/` and `summary.json`.
@@ -331,39 +372,58 @@ fn run_with<'a>(
         &device,
         spec.seed,
     )?;
+    let input = model.backbone.input_spec();
+    let prepared = data::prepared_size(&spec.data, (input.width, input.height));
+    if prepared != (input.width, input.height) {
+        model.card.prepared = Some(prepared);
+    }
     let card_json = serde_json::to_string_pretty(&model.card).expect("card serialises");
     let hash = spec_hash(spec, &model.card);
     for part in [model.backbone.part(), model.head.part()] {
         part.configure_optimizer(&spec.optimizer.settings());
     }
 
-    let data = load_data(spec, model.backbone.input_spec())?;
-    if data.train.len() < 2 {
+    let feed = feed::open(spec, model.backbone.input_spec(), &dir)?;
+    if feed.train.len() < 2 {
         return Err(DataError::Row {
             path: spec.data.table.display().to_string(),
             line: 0,
             message: format!(
-                "only {} training rows after the split; need at least 2",
-                data.train.len()
+                "only {} usable training rows after the split; need at least 2",
+                feed.train.len()
             ),
         }
         .into());
     }
-    let train_mean = data
+    let train_mean = feed
         .train
         .iter()
-        .map(|&i| f64::from(data.targets[i]))
+        .map(|&i| f64::from(feed.targets[i]))
         .sum::<f64>()
-        / data.train.len() as f64;
-    let val_targets: Vec<f32> = data.val.iter().map(|&i| data.targets[i]).collect();
+        / feed.train.len() as f64;
+    let val_targets: Vec<f32> = feed.val.iter().map(|&i| feed.targets[i]).collect();
     let baseline_mae = metrics::constant_mae(train_mean, &val_targets);
-    let batch_size = spec.batch_size.min(data.train.len());
+    let batch_size = spec.batch_size.min(feed.train.len());
+    let bound = feed.loader.memory_bound(batch_size);
+    let settings = feed.loader.settings();
+    tracing::info!(
+        run = %spec.name,
+        "loader: {} workers, {} batches ahead, cache {}; holds at most {} MiB (batches {}, decoding {}, cache {}) for {} images",
+        settings.workers,
+        settings.prefetch,
+        settings.cache,
+        bound.total() >> 20,
+        bound.batches >> 20,
+        bound.decode >> 20,
+        bound.cache >> 20,
+        feed.rows,
+    );
 
     let fresh = || TrainState {
         batch: 0,
         epoch: 0,
         pos: 0,
-        order: epoch_order(&data.train, spec.seed, 0),
+        order: Cursor::start(&feed.train, spec.seed).order,
         schedule: Plateau::new(&spec.schedule, spec.optimizer.lr),
         history: Vec::new(),
         loss_sum: 0.0,
@@ -372,6 +432,7 @@ fn run_with<'a>(
         train_s: 0.0,
         best: None,
         spec_hash: hash.clone(),
+        loader_wait_s: 0.0,
     };
     let mut state = match (opts.resume, checkpoint::find(&ckpt_dir)) {
         (true, Some(found)) => {
@@ -451,83 +512,68 @@ fn run_with<'a>(
         device: &device_name,
     })?;
 
-    let augment = spec.data.augment.then_some(&Augment::RECIPE);
-    let clip = spec.optimizer.grad_clip;
+    let augment = data::augment_for(&spec.data);
+    let mut cursor = Cursor {
+        epoch: state.epoch,
+        pos: state.pos,
+        order: std::mem::take(&mut state.order),
+    };
+    let mut batches = feed.loader.stream(
+        feed::train_plan(
+            cursor.clone(),
+            feed.train.clone(),
+            spec.seed,
+            batch_size,
+            state.batch + 1,
+            spec.batches,
+        ),
+        augment,
+        spec.seed,
+    );
+    let mut writer = Writer::start();
+    let write_failed = |e: WriteFailed| RunError::Io {
+        path: e.path,
+        message: e.message,
+    };
     let elapsed_before = state.elapsed_s;
     while state.batch < spec.batches {
-        if state.pos + batch_size > state.order.len() {
-            state.epoch += 1;
-            state.order = epoch_order(&data.train, spec.seed, state.epoch);
-            state.pos = 0;
-        }
-        let idx = state.order[state.pos..state.pos + batch_size].to_vec();
-        state.pos += batch_size;
+        let rows = cursor.take(&feed.train, spec.seed, batch_size);
         let batch_no = state.batch + 1;
         let lr = state.schedule.lr;
 
         rateme_util::crash::point("batch");
+        let batch = batches.next().ok_or_else(|| RunError::Io {
+            path: dir.clone(),
+            message: "the data loader stopped early (a loader thread failed; see the log)".into(),
+        })?;
+        debug_assert!(batch.batch_no == batch_no && batch.indices == rows);
         let step_start = Instant::now();
         device.seed(Rng::new(spec.seed, &[STREAM_DROPOUT, batch_no]).next_u64());
-        let x = batch_tensor(&data, &idx, augment, spec.seed, batch_no, &device);
-        let y = column(&data.targets, &idx, &device);
-        let w = column(&data.weights, &idx, &device);
-        let pred = predict(&model.backbone, &model.head, x);
-        let loss = ((pred - y).square() * w.clone()).sum() / w.sum();
-        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-        if !loss_value.is_finite() {
-            return Err(RunError::NonFinite {
-                batch: batch_no,
-                value: loss_value,
-                lr,
-            });
-        }
-        let mut grads = loss.backward();
-        model.backbone.part().collect_grads(&mut grads);
-        model.head.part().collect_grads(&mut grads);
-        let scale = match clip {
-            Some(max_norm) => {
-                let norm = (model.backbone.part_ref().grad_sq_norm()
-                    + model.head.part_ref().grad_sq_norm())
-                .sqrt();
-                if !norm.is_finite() {
-                    return Err(RunError::NonFinite {
-                        batch: batch_no,
-                        value: norm,
-                        lr,
-                    });
-                }
-                // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above 1.
-                (max_norm / (norm + 1e-6)).min(1.0)
-            }
-            None => 1.0,
-        };
-        model
-            .backbone
-            .part()
-            .step(lr * spec.backbone.lr_scale, scale);
-        model.head.part().step(lr, scale);
+        let loss = train_step(&mut model, &feed, &device, spec, batch, lr)?;
         state.train_s += step_start.elapsed().as_secs_f64();
 
         state.batch = batch_no;
-        state.loss_sum += loss_value;
-        state.loss_count += 1;
-        emit(Event::Batch {
-            batch: batch_no,
-            loss: loss_value,
-            lr,
-        })?;
+        if let Some(loss) = loss {
+            state.loss_sum += loss;
+            state.loss_count += 1;
+            emit(Event::Batch {
+                batch: batch_no,
+                loss,
+                lr,
+            })?;
+        }
 
         let last = batch_no == spec.batches;
         if batch_no % spec.eval_every == 0 || last {
-            let preds = evaluate(&mut model, &data, batch_size, &device);
+            let (preds, targets) = evaluate(&mut model, &feed, batch_size, &device);
             state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
             let record = EvalRecord {
                 batch: batch_no,
                 lr,
                 train_loss: state.loss_sum / state.loss_count.max(1) as f64,
-                val_loss: metrics::mse(&preds, &val_targets),
-                val_mae: metrics::mae(&preds, &val_targets),
-                val_spearman: metrics::spearman(&preds, &val_targets),
+                val_loss: metrics::mse(&preds, &targets),
+                val_mae: metrics::mae(&preds, &targets),
+                val_spearman: metrics::spearman(&preds, &targets),
                 elapsed_s: state.elapsed_s,
             };
             state.loss_sum = 0.0;
@@ -535,17 +581,13 @@ fn run_with<'a>(
             state.schedule.step(record.val_loss);
             if state.best.is_none_or(|(best, _)| record.val_loss < best) {
                 state.best = Some((record.val_loss, batch_no));
-                let best_dir = dir.join("best");
-                let t = weights(&model, false)?;
-                checkpoint::write_dir(
-                    &best_dir,
-                    &[
-                        ("backbone.bpk", &t.backbone),
-                        ("head.bpk", &t.head),
-                        ("model.json", card_json.as_bytes()),
-                    ],
-                )
-                .map_err(io(&best_dir))?;
+                writer
+                    .send(Job::Best {
+                        dir: dir.join("best"),
+                        tensors: weights(&model, false)?,
+                        card: card_json.clone(),
+                    })
+                    .map_err(write_failed)?;
             }
             state.history.push(record.clone());
             emit(Event::Evaluated(&record))?;
@@ -553,16 +595,41 @@ fn run_with<'a>(
         let stop = rateme_util::interrupt::requested() && !last;
         if (spec.checkpoint_every > 0 && batch_no % spec.checkpoint_every == 0) || last || stop {
             state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
-            let t = weights(&model, true)?;
-            checkpoint::save(&ckpt_dir, &t, &state, &card_json).map_err(io(&ckpt_dir))?;
+            let mut saved = state.clone();
+            (saved.epoch, saved.pos, saved.order) =
+                (cursor.epoch, cursor.pos, cursor.order.clone());
+            saved.loader_wait_s += batches.waited().as_secs_f64();
+            writer
+                .send(Job::Checkpoint {
+                    dir: ckpt_dir.clone(),
+                    tensors: weights(&model, true)?,
+                    state: Box::new(saved),
+                    card: card_json.clone(),
+                })
+                .map_err(write_failed)?;
+            data::write_skipped(&feed.skipped_list, &feed.loader.skipped())?;
             emit(Event::Checkpointed { batch: batch_no })?;
         }
         if stop {
+            writer.finish().map_err(write_failed)?;
             tracing::warn!(run = %spec.name, batch = batch_no, "stopped by the user; checkpoint written");
             emit(Event::Interrupted { batch: batch_no })?;
             return Err(RunError::Interrupted { batch: batch_no });
         }
     }
+    writer.finish().map_err(write_failed)?;
+    let waited = batches.waited().as_secs_f64();
+    state.loader_wait_s += waited;
+    drop(batches);
+    let stats = feed.loader.stats();
+    tracing::info!(
+        run = %spec.name,
+        "data: the step waited {waited:.1} s for batches ({:.1}% of training time); {} images decoded, {} from the cache, {} skipped",
+        100.0 * waited / (state.train_s + waited).max(1e-9),
+        stats.decoded,
+        stats.cache_hits,
+        stats.skipped,
+    );
 
     let best_batch = state.best.map_or(state.batch, |(_, b)| b);
     let best = state
@@ -593,8 +660,11 @@ fn run_with<'a>(
         wall_s: state.elapsed_s,
         images_per_s: (state.batch as f64 * batch_size as f64) / state.train_s.max(1e-9),
         device: device_name.clone(),
-        train_size: data.train.len(),
-        val_size: data.val.len(),
+        train_size: feed.train.len(),
+        val_size: feed.val.len(),
+        skipped: stats.skipped,
+        loader_wait_s: state.loader_wait_s,
+        loader_memory_bytes: bound.total(),
         history: state.history.clone(),
     };
     rateme_util::fsutil::write_atomic(
