@@ -71,7 +71,7 @@ pub struct Batch {
 }
 
 /// Counters of a loader over its life.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct LoaderStats {
     /// Images decoded from their files.
     pub decoded: u64,
@@ -84,7 +84,7 @@ pub struct LoaderStats {
 }
 
 /// An upper bound of the memory the loader holds, whatever the dataset's size.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MemoryBound {
     /// Batch buffers: `(prefetch + 2) × batch bytes`.
     pub batches: u64,
@@ -100,8 +100,6 @@ impl MemoryBound {
         self.batches + self.decode + self.cache
     }
 }
-
-use serde::Serialize;
 
 struct Shared {
     paths: Vec<PathBuf>,
@@ -229,11 +227,6 @@ impl Loader {
     /// Every row skipped so far, by row.
     pub fn skipped(&self) -> Vec<SkipRecord> {
         lock(&self.shared.skipped).values().cloned().collect()
-    }
-
-    /// Whether row `i` is known to be unusable.
-    pub fn is_skipped(&self, i: usize) -> bool {
-        lock(&self.shared.skipped).contains_key(&i)
     }
 
     /// The settings.

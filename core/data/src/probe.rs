@@ -10,12 +10,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rateme_pixels::{DecodeLimits, Skip};
-use serde::Serialize;
 
 use super::{DataError, Sample};
 
 /// A row whose image cannot be used, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SkipRecord {
     /// The image file.
     pub path: String,
