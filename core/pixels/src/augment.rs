@@ -8,7 +8,7 @@
 //! normalised (a table lookup per value), a larger one center-cropped first.
 
 use crate::PixelSpec;
-use crate::colour;
+use crate::colour::{self, Step};
 use crate::geometry::{self, Affine, CropBox};
 use image::RgbImage;
 
@@ -213,35 +213,85 @@ impl Augment {
             draws.angle_deg,
             (draws.translate.0 as f64, draws.translate.1 as f64),
         );
-        geometry::warp(img, &map, ow as usize, oh as usize, out);
-        let colour_ops: Vec<(ColourOp, f64)> = draws
+        let steps: Vec<Step> = draws
             .order
             .iter()
             .filter_map(|&op| match op {
-                ColourOp::Brightness if aug.brightness > 0.0 => Some((op, draws.brightness)),
-                ColourOp::Contrast if aug.contrast > 0.0 => Some((op, draws.contrast)),
-                ColourOp::Saturation if aug.saturation > 0.0 => Some((op, draws.saturation)),
-                ColourOp::Hue if aug.hue > 0.0 => Some((op, draws.hue)),
+                ColourOp::Brightness if aug.brightness > 0.0 => {
+                    Some(Step::brightness(draws.brightness))
+                }
+                // The mean is filled in once the pass before has summed the grey levels.
+                ColourOp::Contrast if aug.contrast > 0.0 => {
+                    Some(Step::contrast(draws.contrast, 0.0))
+                }
+                ColourOp::Saturation if aug.saturation > 0.0 => {
+                    Some(Step::saturation(draws.saturation))
+                }
+                ColourOp::Hue if aug.hue > 0.0 => Some(Step::hue(draws.hue)),
                 _ => None,
             })
             .collect();
-        if colour_ops.is_empty() {
-            normalise_f32(out, 255.0, spec);
-            return;
-        }
-        for v in out.iter_mut() {
-            *v /= 255.0;
-        }
-        for (op, factor) in colour_ops {
-            match op {
-                ColourOp::Brightness => colour::adjust_brightness(out, factor),
-                ColourOp::Contrast => colour::adjust_contrast(out, factor),
-                ColourOp::Saturation => colour::adjust_saturation(out, factor),
-                ColourOp::Hue => colour::adjust_hue(out, factor),
+        let mut passes = colour_passes(steps, spec);
+        // The first pass runs on each row as the warp writes it; every later pass (one per
+        // contrast step, which needs the mean grey level of the whole image before it) goes
+        // over the image again row by row, summing the grey levels for the next.
+        let mut sum = 0.0;
+        let summing = passes.len() > 1;
+        geometry::warp_rows(img, &map, ow as usize, oh as usize, out, |r, g, b| {
+            colour::apply_steps(r, g, b, &passes[0]);
+            if summing {
+                colour::accumulate_grey(&mut sum, r, g, b);
+            }
+        });
+        let count = passes.len();
+        for (k, pass) in passes.iter_mut().enumerate().skip(1) {
+            if let Some(Step::Contrast { mean, .. }) = pass.first_mut() {
+                *mean = (sum / plane as f64) as f32;
+            }
+            sum = 0.0;
+            let (r, rest) = out.split_at_mut(plane);
+            let (g, b) = rest.split_at_mut(plane);
+            let row = (ow as usize).max(1);
+            let rows = r
+                .chunks_mut(row)
+                .zip(g.chunks_mut(row))
+                .zip(b.chunks_mut(row));
+            for ((r, g), b) in rows {
+                colour::apply_steps(r, g, b, pass);
+                if k + 1 < count {
+                    colour::accumulate_grey(&mut sum, r, g, b);
+                }
             }
         }
-        normalise_f32(out, 1.0, spec);
     }
+}
+
+/// The colour steps after the warp (bytes as floats) split into passes: the first divides by
+/// 255 and runs the steps up to the first contrast step; each later pass starts with a
+/// contrast step (its mean to be filled in) and runs up to the next; the last ends with the
+/// normalisation. Without colour steps: one pass that normalises straight from 0..255, the
+/// same bits as the un-augmented path's table.
+fn colour_passes(steps: Vec<Step>, spec: &PixelSpec) -> Vec<Vec<Step>> {
+    let normalise = |scale| Step::Normalise {
+        scale,
+        mean: spec.mean,
+        std: spec.std,
+    };
+    if steps.is_empty() {
+        return vec![vec![normalise(255.0)]];
+    }
+    let mut passes = vec![vec![Step::Divide(255.0)]];
+    for step in steps {
+        if matches!(step, Step::Contrast { .. }) {
+            passes.push(Vec::new());
+        }
+        passes.last_mut().expect("one pass at least").push(step);
+    }
+    passes
+        .last_mut()
+        .expect("one pass at least")
+        .push(normalise(1.0));
+    passes
 }
 
 /// The box of a plain (un-augmented) image: its center crop of the output size.
@@ -304,18 +354,6 @@ fn normalise_u8(img: &RgbImage, bx: CropBox, spec: &PixelSpec, out: &mut [f32]) 
             *r = lut[0][usize::from(px[0])];
             *g = lut[1][usize::from(px[1])];
             *b = lut[2][usize::from(px[2])];
-        }
-    }
-}
-
-/// Normalises CHW values in place: `(v / scale − mean) / std` per channel (`v / 1` is `v`).
-/// With `scale` 255 and whole-number values this gives exactly the table of [`normalise_u8`].
-fn normalise_f32(out: &mut [f32], scale: f32, spec: &PixelSpec) {
-    let plane = out.len() / 3;
-    for (c, values) in out.chunks_exact_mut(plane.max(1)).take(3).enumerate() {
-        let (mean, std) = (spec.mean[c], spec.std[c]);
-        for v in values.iter_mut() {
-            *v = (*v / scale - mean) / std;
         }
     }
 }

@@ -200,6 +200,25 @@ impl Affine {
 /// padding, as `grid_sample`'s). One pass: per row the start position, per pixel one step
 /// (`f32`). Integer positions reproduce the source values exactly.
 pub fn warp(src: &RgbImage, map: &Affine, out_w: usize, out_h: usize, out: &mut [f32]) {
+    warp_rows(src, map, out_w, out_h, out, |_, _, _| {});
+}
+
+/// [`warp`], handing each output row (its red, green and blue values) to `row_done` as soon
+/// as it is written, while it is still in cache.
+///
+/// Pixels go in runs of [`LANES`]: positions, taps and weights of a run are computed lane by
+/// lane in arrays (loops the compiler turns into SIMD), the 12 source bytes of each pixel are
+/// gathered, and the interpolation runs over the lanes. Per pixel the arithmetic is the one
+/// [`warp_pixel`] does, so both give the same bits; a run with a tap outside the image, and
+/// the last pixels of a row, go pixel by pixel through [`warp_pixel`].
+pub fn warp_rows(
+    src: &RgbImage,
+    map: &Affine,
+    out_w: usize,
+    out_h: usize,
+    out: &mut [f32],
+    mut row_done: impl FnMut(&mut [f32], &mut [f32], &mut [f32]),
+) {
     let plane = out_w * out_h;
     let (r_out, rest) = out[..3 * plane].split_at_mut(plane);
     let (g_out, b_out) = rest.split_at_mut(plane);
@@ -207,7 +226,101 @@ pub fn warp(src: &RgbImage, map: &Affine, out_w: usize, out_h: usize, out: &mut 
     let raw = src.as_raw();
     let stride = 3 * w as usize;
     let (a, d) = (map.a as f32, map.d as f32);
-    // Positions whose 4 taps all lie inside: x0 ∈ [0, w − 2], y0 ∈ [0, h − 2].
+    let row = out_w.max(1);
+    let rows = r_out
+        .chunks_exact_mut(row)
+        .zip(g_out.chunks_exact_mut(row))
+        .zip(b_out.chunks_exact_mut(row));
+    for (y, ((r_row, g_row), b_row)) in rows.take(out_h).enumerate() {
+        let yf = y as f64;
+        let sx0 = (map.b * yf + map.c) as f32;
+        let sy0 = (map.e * yf + map.f) as f32;
+        let mut x = 0;
+        while x < out_w {
+            let n = LANES.min(out_w - x);
+            let mut x0 = [0i32; LANES];
+            let mut y0 = [0i32; LANES];
+            let mut fx = [0f32; LANES];
+            let mut fy = [0f32; LANES];
+            for k in 0..LANES {
+                let xf = (x + k) as f32;
+                let (sx, sy) = (sx0 + a * xf, sy0 + d * xf);
+                x0[k] = floor_lane(sx);
+                y0[k] = floor_lane(sy);
+                fx[k] = sx - x0[k] as f32;
+                fy[k] = sy - y0[k] as f32;
+            }
+            let inside =
+                (0..LANES).all(|k| x0[k] >= 0 && y0[k] >= 0 && x0[k] < w - 1 && y0[k] < h - 1);
+            if n < LANES || !inside {
+                for k in 0..n {
+                    let px = warp_pixel(raw, w, h, x0[k], y0[k], fx[k], fy[k]);
+                    r_row[x + k] = px[0];
+                    g_row[x + k] = px[1];
+                    b_row[x + k] = px[2];
+                }
+                x += n;
+                continue;
+            }
+            // taps[corner][channel][lane]: corners 00, 10, 01, 11.
+            let mut taps = [[[0u8; LANES]; 3]; 4];
+            for k in 0..LANES {
+                let i = y0[k] as usize * stride + 3 * x0[k] as usize;
+                let (top, bottom) = (&raw[i..i + 6], &raw[i + stride..i + stride + 6]);
+                for c in 0..3 {
+                    taps[0][c][k] = top[c];
+                    taps[1][c][k] = top[c + 3];
+                    taps[2][c][k] = bottom[c];
+                    taps[3][c][k] = bottom[c + 3];
+                }
+            }
+            for (c, row) in [&mut *r_row, &mut *g_row, &mut *b_row]
+                .into_iter()
+                .enumerate()
+            {
+                let mut v = [0f32; LANES];
+                for k in 0..LANES {
+                    let p00 = f32::from(taps[0][c][k]);
+                    let p10 = f32::from(taps[1][c][k]);
+                    let p01 = f32::from(taps[2][c][k]);
+                    let p11 = f32::from(taps[3][c][k]);
+                    let t = p00 + (p10 - p00) * fx[k];
+                    let b = p01 + (p11 - p01) * fx[k];
+                    v[k] = t + (b - t) * fy[k];
+                }
+                // A fixed-size copy: a couple of vector stores, not a memcpy call.
+                let dst: &mut [f32; LANES] =
+                    (&mut row[x..x + LANES]).try_into().expect("LANES values");
+                *dst = v;
+            }
+            x += n;
+        }
+        row_done(r_row, g_row, b_row);
+    }
+}
+
+/// `floor(v)` for the lanes of [`warp_rows`], in operations that vectorise (no saturating
+/// float-to-int conversion): adding 1.5·2²³ leaves round-to-nearest(v) in the low mantissa
+/// bits, and one comparison turns it into the floor. Exact for |v| < 2²²; positions beyond
+/// (every tap black there) are clamped to that range first.
+#[inline(always)]
+fn floor_lane(v: f32) -> i32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³
+    let v = v.clamp(-4_194_304.0, 4_194_303.0);
+    let nearest = (v + MAGIC).to_bits() as i32 - MAGIC.to_bits() as i32;
+    nearest - i32::from((nearest as f32) > v)
+}
+
+/// Output pixels [`warp_rows`] computes together.
+const LANES: usize = 8;
+
+/// One output pixel whose top-left tap is `(x0, y0)` with weights `fx`, `fy`: bilinear between
+/// the four taps, a tap outside the image black.
+fn warp_pixel(raw: &[u8], w: i32, h: i32, x0: i32, y0: i32, fx: f32, fy: f32) -> [f32; 3] {
+    if x0 < -1 || y0 < -1 || x0 >= w || y0 >= h {
+        return [0.0; 3];
+    }
+    let stride = 3 * w as usize;
     let tap = |xi: i32, yi: i32| -> [f32; 3] {
         if xi < 0 || yi < 0 || xi >= w || yi >= h {
             return [0.0; 3];
@@ -219,65 +332,14 @@ pub fn warp(src: &RgbImage, map: &Affine, out_w: usize, out_h: usize, out: &mut 
             f32::from(raw[i + 2]),
         ]
     };
-    let rows = r_out
-        .chunks_exact_mut(out_w)
-        .zip(g_out.chunks_exact_mut(out_w))
-        .zip(b_out.chunks_exact_mut(out_w));
-    for (y, ((r_row, g_row), b_row)) in rows.take(out_h).enumerate() {
-        let yf = y as f64;
-        let sx0 = (map.b * yf + map.c) as f32;
-        let sy0 = (map.e * yf + map.f) as f32;
-        let mut xf = 0f32;
-        let pixels = r_row.iter_mut().zip(g_row.iter_mut()).zip(b_row.iter_mut());
-        for ((r, g), b) in pixels {
-            let sx = sx0 + a * xf;
-            let sy = sy0 + d * xf;
-            xf += 1.0;
-            let (x0, y0) = (floor(sx), floor(sy));
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let inside = x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1;
-            let i = if inside {
-                y0 as usize * stride + 3 * x0 as usize
-            } else {
-                0
-            };
-            let px = match (raw.get(i..i + 6), raw.get(i + stride..i + stride + 6)) {
-                (Some(top), Some(bottom)) if inside => {
-                    let lerp = |k: usize| {
-                        let p00 = f32::from(top[k]);
-                        let p10 = f32::from(top[k + 3]);
-                        let p01 = f32::from(bottom[k]);
-                        let p11 = f32::from(bottom[k + 3]);
-                        let t = p00 + (p10 - p00) * fx;
-                        let b = p01 + (p11 - p01) * fx;
-                        t + (b - t) * fy
-                    };
-                    [lerp(0), lerp(1), lerp(2)]
-                }
-                _ if x0 < -1 || y0 < -1 || x0 >= w || y0 >= h => [0.0; 3],
-                _ => {
-                    let (p00, p10) = (tap(x0, y0), tap(x0 + 1, y0));
-                    let (p01, p11) = (tap(x0, y0 + 1), tap(x0 + 1, y0 + 1));
-                    let lerp = |k: usize| {
-                        let t = p00[k] + (p10[k] - p00[k]) * fx;
-                        let b = p01[k] + (p11[k] - p01[k]) * fx;
-                        t + (b - t) * fy
-                    };
-                    [lerp(0), lerp(1), lerp(2)]
-                }
-            };
-            *r = px[0];
-            *g = px[1];
-            *b = px[2];
-        }
-    }
-}
-
-/// `floor` for positions well inside `i32` (a truncating conversion and a fix-up: no libm
-/// call on the baseline x86-64 target). Saturates far outside, where every tap is black.
-fn floor(v: f32) -> i32 {
-    let t = v as i32;
-    if (t as f32) > v { t - 1 } else { t }
+    let (p00, p10) = (tap(x0, y0), tap(x0 + 1, y0));
+    let (p01, p11) = (tap(x0, y0 + 1), tap(x0 + 1, y0 + 1));
+    let lerp = |k: usize| {
+        let t = p00[k] + (p10[k] - p00[k]) * fx;
+        let b = p01[k] + (p11[k] - p01[k]) * fx;
+        t + (b - t) * fy
+    };
+    [lerp(0), lerp(1), lerp(2)]
 }
 
 #[cfg(test)]
@@ -340,11 +402,139 @@ mod tests {
         assert!(out[6..].iter().all(|&v| v == 0.0));
     }
 
+    /// The reference warp's `floor`, for positions well inside `i32` (a truncating conversion and a fix-up: no libm
+    /// call on the baseline x86-64 target). Saturates far outside, where every tap is black.
+    fn floor(v: f32) -> i32 {
+        let t = v as i32;
+        if (t as f32) > v { t - 1 } else { t }
+    }
+
+    /// The warp as it was before it went in runs of lanes: one pixel at a time.
+    fn warp_reference(src: &RgbImage, map: &Affine, out_w: usize, out_h: usize, out: &mut [f32]) {
+        let plane = out_w * out_h;
+        let (r_out, rest) = out[..3 * plane].split_at_mut(plane);
+        let (g_out, b_out) = rest.split_at_mut(plane);
+        let (w, h) = (src.width() as i32, src.height() as i32);
+        let raw = src.as_raw();
+        let stride = 3 * w as usize;
+        let (a, d) = (map.a as f32, map.d as f32);
+        // Positions whose 4 taps all lie inside: x0 ∈ [0, w − 2], y0 ∈ [0, h − 2].
+        let tap = |xi: i32, yi: i32| -> [f32; 3] {
+            if xi < 0 || yi < 0 || xi >= w || yi >= h {
+                return [0.0; 3];
+            }
+            let i = yi as usize * stride + 3 * xi as usize;
+            [
+                f32::from(raw[i]),
+                f32::from(raw[i + 1]),
+                f32::from(raw[i + 2]),
+            ]
+        };
+        let rows = r_out
+            .chunks_exact_mut(out_w)
+            .zip(g_out.chunks_exact_mut(out_w))
+            .zip(b_out.chunks_exact_mut(out_w));
+        for (y, ((r_row, g_row), b_row)) in rows.take(out_h).enumerate() {
+            let yf = y as f64;
+            let sx0 = (map.b * yf + map.c) as f32;
+            let sy0 = (map.e * yf + map.f) as f32;
+            let mut xf = 0f32;
+            let pixels = r_row.iter_mut().zip(g_row.iter_mut()).zip(b_row.iter_mut());
+            for ((r, g), b) in pixels {
+                let sx = sx0 + a * xf;
+                let sy = sy0 + d * xf;
+                xf += 1.0;
+                let (x0, y0) = (floor(sx), floor(sy));
+                let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+                let inside = x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1;
+                let i = if inside {
+                    y0 as usize * stride + 3 * x0 as usize
+                } else {
+                    0
+                };
+                let px = match (raw.get(i..i + 6), raw.get(i + stride..i + stride + 6)) {
+                    (Some(top), Some(bottom)) if inside => {
+                        let lerp = |k: usize| {
+                            let p00 = f32::from(top[k]);
+                            let p10 = f32::from(top[k + 3]);
+                            let p01 = f32::from(bottom[k]);
+                            let p11 = f32::from(bottom[k + 3]);
+                            let t = p00 + (p10 - p00) * fx;
+                            let b = p01 + (p11 - p01) * fx;
+                            t + (b - t) * fy
+                        };
+                        [lerp(0), lerp(1), lerp(2)]
+                    }
+                    _ if x0 < -1 || y0 < -1 || x0 >= w || y0 >= h => [0.0; 3],
+                    _ => {
+                        let (p00, p10) = (tap(x0, y0), tap(x0 + 1, y0));
+                        let (p01, p11) = (tap(x0, y0 + 1), tap(x0 + 1, y0 + 1));
+                        let lerp = |k: usize| {
+                            let t = p00[k] + (p10[k] - p00[k]) * fx;
+                            let b = p01[k] + (p11[k] - p01[k]) * fx;
+                            t + (b - t) * fy
+                        };
+                        [lerp(0), lerp(1), lerp(2)]
+                    }
+                };
+                *r = px[0];
+                *g = px[1];
+                *b = px[2];
+            }
+        }
+    }
+
+    /// The lane-wise warp gives the same bits as the pixel-by-pixel one, for maps that rotate,
+    /// flip, scale and reach past every edge.
+    #[test]
+    fn the_lane_wise_warp_equals_the_pixel_wise_one() {
+        let img = RgbImage::from_fn(37, 29, |x, y| {
+            image::Rgb([(x * 7 + y * 3) as u8, (x * y) as u8, (255 - x * 5) as u8])
+        });
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for case in 0..200 {
+            let crop = CropBox {
+                left: (next() * 20.0) as i64 - 5,
+                top: (next() * 16.0) as i64 - 4,
+                width: 5 + (next() * 40.0) as u32,
+                height: 5 + (next() * 30.0) as u32,
+            };
+            let out = (1 + (next() * 30.0) as u32, 1 + (next() * 25.0) as u32);
+            let map = Affine::pipeline(
+                crop,
+                out,
+                next() < 0.5,
+                next() * 90.0 - 45.0,
+                (next() * 8.0 - 4.0, next() * 8.0 - 4.0),
+            );
+            let n = 3 * (out.0 * out.1) as usize;
+            let (mut a, mut b) = (vec![f32::NAN; n], vec![f32::NAN; n]);
+            warp(&img, &map, out.0 as usize, out.1 as usize, &mut a);
+            warp_reference(&img, &map, out.0 as usize, out.1 as usize, &mut b);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&a), bits(&b), "case {case}: {map:?} {out:?}");
+        }
+    }
+
     #[test]
     fn floor_matches_std() {
         for v in [-2.5f32, -1.0, -0.999, -0.0, 0.0, 0.3, 1.0, 7.999, 455.5] {
             assert_eq!(floor(v), v.floor() as i32, "{v}");
+            assert_eq!(floor_lane(v), v.floor() as i32, "{v}");
         }
+        for i in -20_000i32..20_000 {
+            let v = i as f32 * 0.37 + 0.001;
+            assert_eq!(floor_lane(v), v.floor() as i32, "{v}");
+            let next = f32::from_bits((i.unsigned_abs().max(1) as f32).to_bits() - 1);
+            assert_eq!(floor_lane(next), next.floor() as i32, "{next}");
+        }
+        assert!(floor_lane(1e9) >= 4_000_000 && floor_lane(-1e9) <= -4_000_000);
     }
 
     #[test]
