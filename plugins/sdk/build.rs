@@ -81,4 +81,16 @@ fn main() {
         features.join(",").to_lowercase()
     );
     println!("cargo:rustc-env=RATEME_SDK_ABI={fingerprint}");
+
+    // With LibTorch this library is what needs libtorch_cpu and libc10: an rpath to the
+    // LibTorch it was built against finds them without LD_LIBRARY_PATH. (torch-sys passes its
+    // rpath only to its own C++ compile.) Elsewhere LD_LIBRARY_PATH, searched first, points at
+    // another LibTorch of the same version (scripts/gpu-bundle.sh).
+    println!("cargo:rerun-if-env-changed=LIBTORCH");
+    if std::env::var_os("CARGO_FEATURE_TCH").is_some()
+        && let Some(libtorch) = std::env::var_os("LIBTORCH")
+    {
+        let lib = PathBuf::from(libtorch).join("lib");
+        println!("cargo:rustc-link-arg=-Wl,-rpath,{}", lib.display());
+    }
 }

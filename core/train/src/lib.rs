@@ -15,6 +15,7 @@ pub mod plugins;
 pub mod predict;
 mod run;
 pub mod schedule;
+pub mod step;
 pub mod sweep;
 mod writer;
 

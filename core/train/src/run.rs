@@ -13,6 +13,7 @@ use super::feed::{self, Cursor, Feed};
 use super::metrics;
 use super::model::{BuiltModel, ModelCard, apply_freeze, build_model, check_run, load_pretrained};
 use super::schedule::Plateau;
+use super::step::{self, LossWindow};
 use super::writer::{Job, WriteFailed, Writer};
 use crate::plugins::PluginHost;
 use rateme_data::{self as data, Batch, DataError};
@@ -38,11 +39,16 @@ pub enum RunError {
     /// A plugin reported an error.
     #[error("plugin: {0}")]
     Plugin(#[from] PluginError),
-    /// The loss became NaN or infinite.
+    /// The loss or the gradient norm became NaN or infinite (`what` says which).
     #[error(
-        "training loss is {value} at batch {batch} (lr {lr:e}); lower optimizer.lr or set optimizer.grad_clip"
+        "{what} is {value} at batch {batch} (lr {lr:e}); lower optimizer.lr or set optimizer.grad_clip"
     )]
-    NonFinite { batch: u64, value: f64, lr: f64 },
+    NonFinite {
+        what: &'static str,
+        batch: u64,
+        value: f64,
+        lr: f64,
+    },
     /// The checkpoint cannot be resumed.
     #[error("cannot resume from {}: {message}", path.display())]
     Resume { path: PathBuf, message: String },
@@ -188,7 +194,8 @@ fn predict(backbone: &Backbone, head: &Head, x: Tensor<4>) -> Tensor<2> {
     head.forward(backbone.forward_features(x))
 }
 
-/// One optimisation step on `batch`, returning its loss. Rows whose image could not be used
+/// One optimisation step on `batch`, returning its loss and (when clipping) gradient norm as
+/// device tensors, not read (see [`step`](super::step)). Rows whose image could not be used
 /// weigh nothing; a batch with none usable is skipped (`None`).
 fn train_step(
     model: &mut BuiltModel,
@@ -197,59 +204,32 @@ fn train_step(
     spec: &RunSpec,
     batch: Batch,
     lr: f64,
-) -> Result<Option<f64>, RunError> {
-    {
-        let batch_no = batch.batch_no;
-        let usable = batch
-            .indices
-            .iter()
-            .zip(&batch.ok)
-            .filter(|&(&i, &ok)| ok && feed.weights[i] > 0.0)
-            .count();
-        if usable == 0 {
-            tracing::warn!(
-                batch = batch_no,
-                "no usable image in the batch; step skipped"
-            );
-            return Ok(None);
-        }
-        let y = column(&feed.targets, &batch.indices, &batch.ok, device);
-        let w = column(&feed.weights, &batch.indices, &batch.ok, device);
-        let x = pixels(batch, model.backbone.input_spec(), device);
-        let pred = predict(&model.backbone, &model.head, x);
-        let loss = ((pred - y).square() * w.clone()).sum() / w.sum();
-        let loss_value = f64::from(loss.clone().into_scalar::<f32>());
-        if !loss_value.is_finite() {
-            return Err(RunError::NonFinite {
-                batch: batch_no,
-                value: loss_value,
-                lr,
-            });
-        }
-        let mut grads = loss.backward();
-        let (backbone, head) = (&mut model.backbone, &mut model.head);
-        backbone.part().collect_grads(&mut grads);
-        head.part().collect_grads(&mut grads);
-        let scale = match spec.optimizer.grad_clip {
-            Some(max_norm) => {
-                let norm =
-                    (backbone.part_ref().grad_sq_norm() + head.part_ref().grad_sq_norm()).sqrt();
-                if !norm.is_finite() {
-                    return Err(RunError::NonFinite {
-                        batch: batch_no,
-                        value: norm,
-                        lr,
-                    });
-                }
-                // PyTorch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above 1.
-                (max_norm / (norm + 1e-6)).min(1.0)
-            }
-            None => 1.0,
-        };
-        backbone.part().step(lr * spec.backbone.lr_scale, scale);
-        head.part().step(lr, scale);
-        Ok(Some(loss_value))
+) -> Option<(Tensor<1>, Option<Tensor<1>>)> {
+    let batch_no = batch.batch_no;
+    let usable = batch
+        .indices
+        .iter()
+        .zip(&batch.ok)
+        .filter(|&(&i, &ok)| ok && feed.weights[i] > 0.0)
+        .count();
+    if usable == 0 {
+        tracing::warn!(
+            batch = batch_no,
+            "no usable image in the batch; step skipped"
+        );
+        return None;
     }
+    let y = column(&feed.targets, &batch.indices, &batch.ok, device);
+    let w = column(&feed.weights, &batch.indices, &batch.ok, device);
+    let x = pixels(batch, model.backbone.input_spec(), device);
+    let pred = predict(&model.backbone, &model.head, x);
+    let loss = ((pred - y).square() * w.clone()).sum() / w.sum();
+    let value = loss.clone().detach();
+    let mut grads = loss.backward();
+    model.backbone.part().collect_grads(&mut grads);
+    model.head.part().collect_grads(&mut grads);
+    let norm = step::clip_and_step(model, lr, spec.backbone.lr_scale, spec.optimizer.grad_clip);
+    Some((value, norm))
 }
 
 /// Predictions and targets of the validation rows whose image could be used, in order.
@@ -536,6 +516,7 @@ fn run_with<'a>(
         message: e.message,
     };
     let elapsed_before = state.elapsed_s;
+    let mut losses = LossWindow::default();
     while state.batch < spec.batches {
         let rows = cursor.take(&feed.train, spec.seed, batch_size);
         let batch_no = state.batch + 1;
@@ -549,22 +530,38 @@ fn run_with<'a>(
         debug_assert!(batch.batch_no == batch_no && batch.indices == rows);
         let step_start = Instant::now();
         device.seed(Rng::new(spec.seed, &[STREAM_DROPOUT, batch_no]).next_u64());
-        let loss = train_step(&mut model, &feed, &device, spec, batch, lr)?;
-        state.train_s += step_start.elapsed().as_secs_f64();
-
-        state.batch = batch_no;
-        if let Some(loss) = loss {
-            state.loss_sum += loss;
-            state.loss_count += 1;
-            emit(Event::Batch {
-                batch: batch_no,
-                loss,
-                lr,
-            })?;
+        if let Some((loss, norm)) = train_step(&mut model, &feed, &device, spec, batch, lr) {
+            losses.push(batch_no, lr, loss, norm);
         }
+        state.batch = batch_no;
 
         let last = batch_no == spec.batches;
-        if batch_no % spec.eval_every == 0 || last {
+        let evaluate_now = batch_no % spec.eval_every == 0 || last;
+        let stop = rateme_util::interrupt::requested() && !last;
+        let checkpoint_now =
+            (spec.checkpoint_every > 0 && batch_no % spec.checkpoint_every == 0) || last || stop;
+        // The losses are read (the one wait for the device) every LossWindow::BATCHES batches
+        // and before anything is evaluated or written, so a NaN never reaches a checkpoint.
+        if batch_no % LossWindow::BATCHES == 0 || evaluate_now || checkpoint_now {
+            let read = losses.read().map_err(|bad| RunError::NonFinite {
+                what: bad.what,
+                batch: bad.batch,
+                value: bad.value,
+                lr: bad.lr,
+            })?;
+            for r in read {
+                state.loss_sum += r.loss;
+                state.loss_count += 1;
+                emit(Event::Batch {
+                    batch: r.batch,
+                    loss: r.loss,
+                    lr: r.lr,
+                })?;
+            }
+        }
+        state.train_s += step_start.elapsed().as_secs_f64();
+
+        if evaluate_now {
             let (preds, targets) = evaluate(&mut model, &feed, batch_size, &device);
             state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
             let record = EvalRecord {
@@ -592,8 +589,7 @@ fn run_with<'a>(
             state.history.push(record.clone());
             emit(Event::Evaluated(&record))?;
         }
-        let stop = rateme_util::interrupt::requested() && !last;
-        if (spec.checkpoint_every > 0 && batch_no % spec.checkpoint_every == 0) || last || stop {
+        if checkpoint_now {
             state.elapsed_s = elapsed_before + session_start.elapsed().as_secs_f64();
             let mut saved = state.clone();
             (saved.epoch, saved.pos, saved.order) =

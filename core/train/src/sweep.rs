@@ -36,6 +36,9 @@ pub enum SweepError {
     /// No run matches `--run`.
     #[error("no run named {0}; runs in this experiment: {1}")]
     NoSuchRun(String, String),
+    /// A run's device is unknown or cannot be used here (no LibTorch in this build, no CUDA).
+    #[error("run `{run}`: device: {message}")]
+    Device { run: String, message: String },
 }
 
 /// The outcome of one run.
@@ -148,6 +151,28 @@ pub fn run_all<'a>(
         .iter()
         .filter(|r| opts.only.is_empty() || opts.only.contains(&r.name))
         .collect();
+    // Before any data is read: every device the selected runs name must be usable (a missing
+    // GPU stops the sweep now, not after the CPU runs before it).
+    let mut checked: Vec<DeviceSpec> = Vec::new();
+    for spec in &selected {
+        let device = match &opts.device {
+            Some(d) => Ok(d.clone()),
+            None => DeviceSpec::parse(&spec.device),
+        }
+        .and_then(|d| {
+            if !checked.contains(&d) {
+                d.device()?;
+                checked.push(d);
+            }
+            Ok(())
+        });
+        if let Err(message) = device {
+            return Err(SweepError::Device {
+                run: spec.name.clone(),
+                message,
+            });
+        }
+    }
     if !opts.resume && !opts.restart {
         // Before anything trains: a fresh start would delete what an earlier sweep left.
         let refusals: Vec<String> = selected

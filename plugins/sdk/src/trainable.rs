@@ -31,20 +31,28 @@ pub struct ParamGradStat {
 ///
 /// One training step, as the runner does it:
 /// `loss.backward()` → [`collect_grads`](TrainPart::collect_grads) on every part →
-/// global norm from [`grad_sq_norm`](TrainPart::grad_sq_norm) → [`step`](TrainPart::step) on
-/// every part with the same clipping scale.
+/// global norm from [`grad_sq_norm_tensor`](TrainPart::grad_sq_norm_tensor) →
+/// [`step_scaled`](TrainPart::step_scaled) on every part with the same clipping scale, all on
+/// the device (nothing read back to the host).
 pub trait TrainPart: Send {
     /// Chooses the optimizer; resets its state.
     fn configure_optimizer(&mut self, settings: &OptimizerSettings);
     /// Takes this part's gradients out of the gradients of a backward pass.
     fn collect_grads(&mut self, grads: &mut Gradients);
     /// Sum of squared gradient entries over this part's parameters (0 when none collected).
+    /// Reads the value back from the device; see [`grad_sq_norm_tensor`](TrainPart::grad_sq_norm_tensor).
     fn grad_sq_norm(&self) -> f64;
+    /// The same sum as a one-element tensor left on the device (`None` when no gradients were
+    /// collected), so the step does not wait for the device.
+    fn grad_sq_norm_tensor(&self) -> Option<Tensor<1>>;
     /// Per-parameter gradient norms of the collected gradients.
     fn grad_stats(&self) -> Vec<ParamGradStat>;
     /// Applies the collected gradients, multiplied by `grad_scale` (global-norm clipping), with
     /// learning rate `lr`. Does nothing when no gradients were collected or the part is frozen.
     fn step(&mut self, lr: f64, grad_scale: f64);
+    /// [`step`](TrainPart::step) with the scale as a one-element tensor on the device (computed
+    /// there from the global norm), so the step does not wait for the device.
+    fn step_scaled(&mut self, lr: f64, grad_scale: &Tensor<1>);
     /// Training mode (dropout active, batch norm uses and updates batch statistics) or
     /// evaluation mode (no autodiff, running statistics).
     fn set_training(&mut self, training: bool);
@@ -123,6 +131,30 @@ impl<M: Module + 'static> Trainable<M> {
     }
 }
 
+impl<M: Module + 'static> Trainable<M> {
+    /// Scales the collected gradients when asked, then takes the optimizer step.
+    fn step_with(&mut self, lr: f64, scale: Option<ScaleBy<'_>>) {
+        let Some(mut grads) = self.grads.take() else {
+            return;
+        };
+        if self.frozen || grads.is_empty() {
+            return;
+        }
+        if let Some(scale) = scale {
+            let mut scaler = Scale {
+                grads: &mut grads,
+                scale,
+            };
+            self.train_module().visit(&mut scaler);
+        }
+        let module = self
+            .train
+            .take()
+            .expect("a Trainable always holds its module");
+        self.train = Some(self.optimizer.step(lr, module, grads));
+    }
+}
+
 impl<M: Module + 'static> TrainPart for Trainable<M> {
     fn configure_optimizer(&mut self, settings: &OptimizerSettings) {
         self.optimizer = settings.build();
@@ -133,13 +165,16 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
     }
 
     fn grad_sq_norm(&self) -> f64 {
-        let Some(grads) = &self.grads else { return 0.0 };
-        let mut visitor = SqNorm { grads, acc: None };
-        self.train_module().visit(&mut visitor);
-        visitor
-            .acc
+        self.grad_sq_norm_tensor()
             .map(|t| f64::from(t.into_scalar::<f32>()))
             .unwrap_or(0.0)
+    }
+
+    fn grad_sq_norm_tensor(&self) -> Option<Tensor<1>> {
+        let grads = self.grads.as_ref()?;
+        let mut visitor = SqNorm { grads, acc: None };
+        self.train_module().visit(&mut visitor);
+        visitor.acc
     }
 
     fn grad_stats(&self) -> Vec<ParamGradStat> {
@@ -153,24 +188,12 @@ impl<M: Module + 'static> TrainPart for Trainable<M> {
     }
 
     fn step(&mut self, lr: f64, grad_scale: f64) {
-        let Some(mut grads) = self.grads.take() else {
-            return;
-        };
-        if self.frozen || grads.is_empty() {
-            return;
-        }
-        if grad_scale != 1.0 {
-            let mut scaler = Scale {
-                grads: &mut grads,
-                scale: grad_scale,
-            };
-            self.train_module().visit(&mut scaler);
-        }
-        let module = self
-            .train
-            .take()
-            .expect("a Trainable always holds its module");
-        self.train = Some(self.optimizer.step(lr, module, grads));
+        let scale = (grad_scale != 1.0).then_some(ScaleBy::Value(grad_scale));
+        self.step_with(lr, scale);
+    }
+
+    fn step_scaled(&mut self, lr: f64, grad_scale: &Tensor<1>) {
+        self.step_with(lr, Some(ScaleBy::Tensor(grad_scale)));
     }
 
     fn set_training(&mut self, training: bool) {
@@ -330,15 +353,26 @@ impl ModuleVisitor for SqNorm<'_> {
     }
 }
 
+/// A gradient scale: a number, or a one-element tensor on the device.
+#[derive(Clone, Copy)]
+enum ScaleBy<'a> {
+    Value(f64),
+    Tensor(&'a Tensor<1>),
+}
+
 struct Scale<'a> {
     grads: &'a mut GradientsParams,
-    scale: f64,
+    scale: ScaleBy<'a>,
 }
 
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = self.grads.remove::<D>(param.id) {
-            self.grads.register(param.id, g.mul_scalar(self.scale));
+            let scaled = match self.scale {
+                ScaleBy::Value(v) => g.mul_scalar(v),
+                ScaleBy::Tensor(t) => g.mul(t.clone().unsqueeze::<D>()),
+            };
+            self.grads.register(param.id, scaled);
         }
     }
 }

@@ -21,6 +21,13 @@ pub fn plugin_dir() -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        // The features these tests were built with: another set would rebuild the SDK library
+        // in place, and the plugin libraries built against this one would stop loading.
+        let features: &[&str] = if cfg!(feature = "tch") {
+            &["--features", "rateme/tch"]
+        } else {
+            &[]
+        };
         let status = std::process::Command::new(cargo)
             .args([
                 "build",
@@ -31,6 +38,7 @@ pub fn plugin_dir() -> PathBuf {
                 "--benches",
                 "--quiet",
             ])
+            .args(features)
             .current_dir(root())
             .status()
             .expect("run cargo build");
