@@ -8,6 +8,7 @@
 #   bash scripts/gpu-bundle.sh [dest]        (default: target-tch/gpu-bundle)
 # On the other machine:   tar -xJf gpu-bundle.tar.xz && gpu-bundle/run.sh [runner arguments]
 #   e.g.  gpu-bundle/run.sh gpu-bundle/experiments/demo.toml --device cuda
+#   or the whole device check:  gpu-bundle/gpu-check.sh (scripts/gpu-check.sh)
 # The CPU stand-in of libtorch_cuda.so (scripts/setup-libtorch.sh) goes in `cpu/`, last on the
 # search path: a PyTorch without CUDA libraries still runs `tch-cpu`.
 # run.sh finds torch with `python3 -c 'import torch'` (or $RATEME_PYTHON), or takes the folders
@@ -30,6 +31,13 @@ cp "$out"/*.so "$tmp/"
 std_lib="$(rustc --print target-libdir)"
 cp "$std_lib"/libstd-*.so "$tmp/"
 cp experiments/*.toml "$tmp/experiments/"
+# The device check and its PyTorch side (scripts/gpu-check.sh), and what was built.
+cp scripts/gpu-check.sh "$tmp/"
+chmod +x "$tmp/gpu-check.sh"
+mkdir -p "$tmp/python"
+cp scripts/gpu_check_torch.py scripts/head_fixtures.py scripts/fixture_io.py "$tmp/python/"
+git rev-parse --short HEAD 2>/dev/null | tr -d '\n' >"$tmp/COMMIT" || true
+if [ -n "$(git status --porcelain 2>/dev/null)" ]; then echo "+changes" >>"$tmp/COMMIT"; fi
 mkdir -p "$tmp/cpu"
 cp "$LIBTORCH/lib/libtorch_cuda.so" "$tmp/cpu/"
 strip --strip-unneeded "$tmp/runner" "$tmp"/*.so

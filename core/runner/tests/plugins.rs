@@ -473,3 +473,97 @@ fn clipping_on_the_device_matches_the_host_formula() {
         "{a:?} vs {c:?}"
     );
 }
+
+/// `precision = "bf16"` (autocast) on LibTorch: the convolutions and matrix products of a ViT
+/// (patch convolution, q/k/v and MLP projections, attention products) and of its head run in
+/// bfloat16, so the features differ from float32's by bfloat16 rounding and no more; the
+/// parameters stay float32 through a training step (a float32 forward afterwards still runs
+/// and lands next to the float32-trained twin's).
+#[cfg(feature = "tch")]
+#[test]
+fn bf16_autocast_computes_in_bfloat16_and_keeps_float32_weights() {
+    use rateme::sdk::autocast::{self, Precision};
+    use rateme::sdk::burn::tensor::DType;
+    let mut host = PluginHost::new();
+    host.load_file(&common::library("rateme_vit")).unwrap();
+    host.load_file(&common::library("rateme_linear_head"))
+        .unwrap();
+    // burn marks its LibTorch device deprecated; this project's CPU-fast and CUDA route
+    // (see rateme_spec::device).
+    #[allow(deprecated)]
+    let device = Device::libtorch().autodiff();
+    let empty = toml::Value::Table(Default::default());
+    let options: toml::Value = toml::from_str("input_size = 32").unwrap();
+    let build = || {
+        let mut m = build_model(
+            &host,
+            ("vit", "ti16", &options, "linear", &empty),
+            true,
+            &device,
+            5,
+        )
+        .unwrap();
+        for part in [m.backbone.part(), m.head.part()] {
+            part.configure_optimizer(&OptimizerSettings::Sgd {
+                momentum: 0.0,
+                nesterov: false,
+                weight_decay: 0.0,
+            });
+        }
+        m
+    };
+    let (mut full, mut half) = (build(), build());
+    device.seed(3);
+    let x = Tensor::<4>::random([4, 3, 32, 32], Distribution::Normal(0.0, 1.0), &device);
+    let y = Tensor::<2>::random([4, 1], Distribution::Normal(3.0, 1.0), &device);
+    let values = |t: Tensor<2>| -> Vec<f32> { t.into_data().try_to_vec::<f32>().unwrap() };
+    let rel_diff = |a: &[f32], b: &[f32]| -> f64 {
+        let d: f64 = a.iter().zip(b).map(|(p, q)| f64::from(p - q).powi(2)).sum();
+        let n: f64 = a.iter().map(|p| f64::from(*p).powi(2)).sum();
+        (d / n).sqrt()
+    };
+    for m in [&mut full, &mut half] {
+        m.backbone.part().set_training(false);
+    }
+    let plain = x.clone().inner();
+    let f32_features = values(full.backbone.forward_features(plain.clone()));
+    let bf16_features = {
+        let _bf16 = autocast::scoped(Precision::Bf16);
+        let f = half.backbone.forward_features(plain.clone());
+        assert_eq!(f.dtype(), DType::F32, "autocast gives float32 back");
+        values(f)
+    };
+    let rel = rel_diff(&f32_features, &bf16_features);
+    assert!(
+        rel > 1e-5,
+        "bf16 features equal the f32 ones ({rel}): nothing ran in bfloat16"
+    );
+    assert!(rel < 3e-2, "bf16 features off by {rel}: more than rounding");
+    for m in [&mut full, &mut half] {
+        m.backbone.part().set_training(true);
+    }
+    let train = |m: &mut rateme::train::BuiltModel, precision: Precision| {
+        let _scope = autocast::scoped(precision);
+        device.seed(7); // the same dropout masks for both
+
+        let pred = m.head.forward(m.backbone.forward_features(x.clone()));
+        let mut grads = (pred - y.clone()).square().mean().backward();
+        m.backbone.part().collect_grads(&mut grads);
+        m.head.part().collect_grads(&mut grads);
+        m.backbone.part().step(1e-4, 1.0);
+        m.head.part().step(1e-4, 1.0);
+    };
+    train(&mut full, Precision::F32);
+    train(&mut half, Precision::Bf16);
+    for m in [&mut full, &mut half] {
+        m.backbone.part().set_training(false);
+        m.head.part().set_training(false);
+    }
+    // float32 forwards: a bfloat16 parameter would make LibTorch refuse the mixed types.
+    let predict = |m: &rateme::train::BuiltModel| {
+        values(m.head.forward(m.backbone.forward_features(plain.clone())))
+    };
+    let (a, b) = (predict(&full), predict(&half));
+    let rel = rel_diff(&a, &b);
+    assert!(rel < 3e-2, "{a:?} vs {b:?}");
+}

@@ -31,6 +31,30 @@ fn a_run_trains_on_libtorch_cpu() {
     assert_eq!(summary["device"], "tch-cpu", "{summary}");
 }
 
+/// `precision = "bf16"` on `tch-cpu`: the run trains (convolutions and the head's matrix
+/// product in bfloat16, batch norm and the loss in float32), learns, and says its precision.
+#[test]
+fn a_bf16_run_trains_on_libtorch_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = common::experiment(dir.path(), "batches = 20", &tiny_run("tch-cpu"));
+    let out = common::train(&exp, &["--set", "precision=bf16"]);
+    common::assert_ok(&out);
+    // `--set` renames the output folder (`runs+set-<hash>`).
+    let runs = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("runs+set-"))
+        .expect("the runs folder of the --set experiment");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(runs.join("s/summary.json")).expect("summary.json"))
+            .unwrap();
+    assert_eq!(summary["device"], "tch-cpu bf16", "{summary}");
+    let val_loss = summary["val_loss"].as_f64().expect("val_loss");
+    let baseline = summary["baseline_mae"].as_f64().expect("baseline_mae");
+    assert!(val_loss.is_finite() && val_loss < 10.0, "{summary}");
+    assert!(baseline > 0.0, "{summary}");
+}
+
 #[test]
 fn cuda_without_cuda_stops_before_reading_data() {
     if std::path::Path::new("/dev/nvidia0").exists() {

@@ -1,6 +1,7 @@
 //! Which burn device a run trains on. `cpu` = burn's pure-Rust `flex` backend (nothing to
 //! install); `tch-cpu` and `cuda[:N]` = LibTorch, available when built with the `tch` feature.
 
+use rateme_sdk::Precision;
 use rateme_sdk::burn::tensor::Device;
 
 /// A parsed `device = "..."` value.
@@ -28,6 +29,17 @@ impl DeviceSpec {
                 _ => Err(format!("unknown device `{other}`; {VALID}")),
             },
         }
+    }
+
+    /// Whether runs on this device can compute in `precision` (the `precision` key).
+    pub fn check_precision(&self, precision: &str) -> Result<Precision, String> {
+        let precision = Precision::parse(precision)?;
+        if precision == Precision::Bf16 && *self == Self::Cpu {
+            return Err(
+                "precision `bf16` needs a LibTorch device (tch-cpu or cuda); `cpu` (burn's flex) computes in f32 only: set precision = \"f32\" or another device".into(),
+            );
+        }
+        Ok(precision)
     }
 
     /// The plain (non-autodiff) device, or why this build cannot provide it.

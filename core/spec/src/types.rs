@@ -48,6 +48,12 @@ pub struct RunSpec {
     /// the `tch` feature). `--device` overrides it.
     #[serde(default = "d_device")]
     pub device: String,
+    /// `f32` (default) or `bf16`: convolutions and matrix products in bfloat16 with float32
+    /// weights, gradients, optimizer state, norms and loss (PyTorch's autocast; see
+    /// `rateme_sdk::autocast`). `bf16` needs a LibTorch device (`tch-cpu`, `cuda`): burn's
+    /// `flex` computes in float32 only. Left out of the run's hash when `f32`.
+    #[serde(default = "d_precision", skip_serializing_if = "is_f32")]
+    pub precision: String,
     /// Run outputs go to `<output_dir>/<run name>/`. Default `runs/<experiment name>`.
     #[serde(default)]
     pub output_dir: Option<PathBuf>,
@@ -79,6 +85,12 @@ fn is_one(v: &f64) -> bool {
 }
 fn d_device() -> String {
     "cpu".into()
+}
+fn d_precision() -> String {
+    "f32".into()
+}
+fn is_f32(v: &str) -> bool {
+    v == "f32"
 }
 
 /// `backbone = { plugin = "...", variant = "...", freeze = false, lr_scale = 1.0,
@@ -782,6 +794,7 @@ impl RunSpec {
         self.schedule.validate()?;
         self.data.loader.validate()?;
         crate::device::DeviceSpec::parse(&self.device).map_err(|m| ("device".to_owned(), m))?;
+        rateme_sdk::Precision::parse(&self.precision).map_err(|m| ("precision".to_owned(), m))?;
         Ok(())
     }
 

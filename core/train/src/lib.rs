@@ -4,6 +4,7 @@
 //! its schedule, checkpoints, metrics and events; the runs of a sweep one by one ([`sweep`]);
 //! scoring new images with a trained run ([`predict`]).
 
+pub mod bench;
 pub mod catalog;
 pub mod checkpoint;
 pub mod events;

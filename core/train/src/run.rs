@@ -17,7 +17,7 @@ use super::step::{self, LossWindow};
 use super::writer::{Job, WriteFailed, Writer};
 use crate::plugins::PluginHost;
 use rateme_data::{self as data, Batch, DataError};
-use rateme_sdk::InputSpec;
+use rateme_sdk::{InputSpec, Precision};
 use rateme_spec::device::DeviceSpec;
 use rateme_spec::{Experiment, RunSpec};
 use rateme_util::rng::Rng;
@@ -271,13 +271,51 @@ fn evaluate(
     (preds, targets)
 }
 
+/// What every use of a run starts with: its device (`device` overrides the run's own), checked
+/// for its precision, and its model built there with the optimizer the run asks for (no
+/// pretrained weights or freezing yet).
+pub(crate) fn start_run(
+    exp: &Experiment,
+    spec: &RunSpec,
+    host: &PluginHost,
+    device: Option<&DeviceSpec>,
+) -> Result<(DeviceSpec, Precision, Device, BuiltModel), RunError> {
+    let device_spec = match device {
+        Some(d) => d.clone(),
+        None => DeviceSpec::parse(&spec.device).map_err(RunError::Device)?,
+    };
+    let precision = device_spec
+        .check_precision(&spec.precision)
+        .map_err(RunError::Device)?;
+    let device = device_spec.device().map_err(RunError::Device)?.autodiff();
+    let (variant, bb_options, head_options) = check_run(exp, spec, host)?;
+    let mut model = build_model(
+        host,
+        (
+            spec.backbone.plugin.get_ref(),
+            &variant,
+            &bb_options,
+            spec.head.plugin.get_ref(),
+            &head_options,
+        ),
+        spec.data.pad_to_square,
+        &device,
+        spec.seed,
+    )?;
+    for part in [model.backbone.part(), model.head.part()] {
+        part.configure_optimizer(&spec.optimizer.settings());
+    }
+    Ok((device_spec, precision, device, model))
+}
+
 fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {
     // What must not change across a resume: everything but the length of the run, the
-    // checkpoint interval, the device and where files go.
+    // checkpoint interval, the device and its precision, and where files go.
     let mut s = spec.clone();
     s.batches = 0;
     s.checkpoint_every = 0;
     s.device = String::new();
+    s.precision = "f32".into();
     s.output_dir = None;
     s.plugins = None;
     s.data.loader = Default::default();
@@ -332,26 +370,11 @@ fn run_with<'a>(
     let ckpt_dir = dir.join("checkpoint");
     let summary_path = dir.join("summary.json");
 
-    let device_spec = match &opts.device {
-        Some(d) => d.clone(),
-        None => DeviceSpec::parse(&spec.device).map_err(RunError::Device)?,
-    };
-    let device = device_spec.device().map_err(RunError::Device)?.autodiff();
-
-    let (variant, bb_options, head_options) = check_run(exp, spec, opts.host)?;
-    let mut model = build_model(
-        opts.host,
-        (
-            spec.backbone.plugin.get_ref(),
-            &variant,
-            &bb_options,
-            spec.head.plugin.get_ref(),
-            &head_options,
-        ),
-        spec.data.pad_to_square,
-        &device,
-        spec.seed,
-    )?;
+    let (device_spec, precision, device, mut model) =
+        start_run(exp, spec, opts.host, opts.device.as_ref())?;
+    // Convolutions and matrix products of this run, training and evaluation, in its precision
+    // (this thread only).
+    let _precision = rateme_sdk::autocast::scoped(precision);
     let input = model.backbone.input_spec();
     let prepared = data::prepared_size(&spec.data, (input.width, input.height));
     if prepared != (input.width, input.height) {
@@ -359,9 +382,6 @@ fn run_with<'a>(
     }
     let card_json = serde_json::to_string_pretty(&model.card).expect("card serialises");
     let hash = spec_hash(spec, &model.card);
-    for part in [model.backbone.part(), model.head.part()] {
-        part.configure_optimizer(&spec.optimizer.settings());
-    }
 
     let feed = feed::open(spec, model.backbone.input_spec(), &dir)?;
     if feed.train.len() < 2 {
@@ -423,7 +443,7 @@ fn run_with<'a>(
             if state.spec_hash != hash {
                 return Err(RunError::Resume {
                     path: found,
-                    message: "the run's settings changed since the checkpoint (only `batches`, `checkpoint_every`, `device`, `output_dir` and `plugins` may change); start it from scratch with --restart (which deletes its results) instead of --resume".into(),
+                    message: "the run's settings changed since the checkpoint (only `batches`, `checkpoint_every`, `device`, `precision`, `output_dir` and `plugins` may change); start it from scratch with --restart (which deletes its results) instead of --resume".into(),
                 });
             }
             model.backbone.part().load_weights(tensors.backbone)?;
@@ -478,7 +498,10 @@ fn run_with<'a>(
         0,
         Box::new(CsvSink::new(csv_path.clone(), &state.history).map_err(io(&csv_path))?),
     );
-    let device_name = device_spec.to_string();
+    let device_name = match precision {
+        rateme_sdk::Precision::F32 => device_spec.to_string(),
+        other => format!("{device_spec} {other}"),
+    };
     let mut emit = |e: Event<'_>| -> Result<(), RunError> {
         for s in sinks.iter_mut() {
             s.on_event(&e).map_err(io(&dir))?;

@@ -160,6 +160,7 @@ pub fn run_all<'a>(
             None => DeviceSpec::parse(&spec.device),
         }
         .and_then(|d| {
+            d.check_precision(&spec.precision)?;
             if !checked.contains(&d) {
                 d.device()?;
                 checked.push(d);

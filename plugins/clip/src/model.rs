@@ -27,7 +27,7 @@ pub struct ClipVision {
 
 impl BackboneModel for ClipVision {
     fn forward_features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.patch_embed.forward(images);
+        let x = autocast::conv2d(&self.patch_embed, images);
         let [batch, width, ..] = x.dims();
         let patches = x.flatten::<3>(2, 3).swap_dims(1, 2);
         let class = self
@@ -45,7 +45,7 @@ impl BackboneModel for ClipVision {
             .forward(x.narrow(1, 0, 1))
             .reshape([batch, width]);
         match &self.proj {
-            Some(proj) => pooled.matmul(proj.val()),
+            Some(proj) => autocast::matmul(pooled, proj.val()),
             None => pooled,
         }
     }

@@ -74,7 +74,7 @@ impl Stem {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        layer_norm_2d(&self.norm, self.conv.forward(x))
+        layer_norm_2d(&self.norm, autocast::conv2d(&self.conv, x))
     }
 }
 
@@ -94,7 +94,7 @@ impl Downsample {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.conv.forward(layer_norm_2d(&self.norm, x))
+        autocast::conv2d(&self.conv, layer_norm_2d(&self.norm, x))
     }
 }
 
@@ -126,10 +126,11 @@ impl Block {
 
     pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
         let channels = self.gamma.dims()[0];
-        let x = self.dwconv.forward(input.clone()).permute([0, 2, 3, 1]);
-        let x = self
-            .fc2
-            .forward(gelu(self.fc1.forward(self.norm.forward(x))));
+        let x = autocast::conv2d(&self.dwconv, input.clone()).permute([0, 2, 3, 1]);
+        let x = autocast::linear(
+            &self.fc2,
+            gelu(autocast::linear(&self.fc1, self.norm.forward(x))),
+        );
         let x = x * self.gamma.val().reshape([1, 1, 1, channels]);
         input + self.drop_path.forward(x.permute([0, 3, 1, 2]))
     }

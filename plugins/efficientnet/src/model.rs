@@ -72,7 +72,7 @@ impl ConvBn {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.bn.forward(self.conv.forward(x))
+        self.bn.forward(autocast::conv2d(&self.conv, x))
     }
 }
 
@@ -123,9 +123,10 @@ impl MbConv {
         x = activate(self.relu6, self.depthwise.forward(x));
         if let Some(se) = &self.se {
             let s = se.pool.forward(x.clone());
-            let s = se
-                .expand
-                .forward(activate(self.relu6, se.reduce.forward(s)));
+            let s = autocast::conv2d(
+                &se.expand,
+                activate(self.relu6, autocast::conv2d(&se.reduce, s)),
+            );
             x = x * sigmoid(s);
         }
         x = self.project.forward(x);

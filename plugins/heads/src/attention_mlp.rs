@@ -109,8 +109,10 @@ pub struct Block {
 
 impl Block {
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.dropout
-            .forward(leaky_relu(self.norm.forward(self.linear.forward(x)), 0.2))
+        self.dropout.forward(leaky_relu(
+            self.norm.forward(autocast::linear(&self.linear, x)),
+            0.2,
+        ))
     }
 }
 
@@ -123,7 +125,7 @@ pub struct Skip {
 
 impl Skip {
     fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.norm.forward(self.linear.forward(x))
+        self.norm.forward(autocast::linear(&self.linear, x))
     }
 }
 
@@ -161,10 +163,10 @@ impl HeadModel for AttentionMlp {
         let b2 = self.block2.forward(b1.clone());
         let b3 = self.block3.forward(b2.clone()) + self.skip1_3.forward(b1);
         let b4 = self.block4.forward(b3) + self.skip2_4.forward(b2);
-        let gated = b4.clone() * sigmoid(self.attention.forward(b4));
-        let out = self.output.forward(gated);
+        let gated = b4.clone() * sigmoid(autocast::linear(&self.attention, b4));
+        let out = autocast::linear(&self.output, gated);
         match &self.scale {
-            Some(scale) => scale.forward(out),
+            Some(scale) => autocast::linear(scale, out),
             None => out,
         }
     }

@@ -43,9 +43,9 @@ impl HeadModel for Mlp {
     fn forward(&self, features: Tensor<2>) -> Tensor<2> {
         let mut x = features;
         for layer in &self.layers {
-            x = layer.dropout.forward(layer.linear.forward(x));
+            x = layer.dropout.forward(autocast::linear(&layer.linear, x));
         }
-        self.output.forward(x)
+        autocast::linear(&self.output, x)
     }
 }
 

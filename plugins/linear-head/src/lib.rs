@@ -26,7 +26,7 @@ pub struct LinearHead {
 
 impl HeadModel for LinearHead {
     fn forward(&self, features: Tensor<2>) -> Tensor<2> {
-        self.linear.forward(self.dropout.forward(features))
+        autocast::linear(&self.linear, self.dropout.forward(features))
     }
 }
 

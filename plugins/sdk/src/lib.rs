@@ -18,6 +18,7 @@ pub use serde;
 pub use toml;
 
 mod abi;
+pub mod autocast;
 mod backbone;
 mod error;
 mod head;
@@ -32,6 +33,7 @@ pub use abi::{
     ABI_FINGERPRINT, ABI_FINGERPRINT_NUL, ABI_SYMBOL, ANCHOR_SYMBOL, PluginAbiFn, PluginAnchorFn,
     PluginRegisterFn, REGISTER_SYMBOL, SDK_ANCHOR,
 };
+pub use autocast::Precision;
 pub use backbone::{Backbone, BackboneModel, Stage};
 pub use error::PluginError;
 pub use head::{Head, HeadModel};
@@ -42,6 +44,7 @@ pub use trainable::{ParamGradStat, TrainPart};
 
 /// The types a plugin usually needs.
 pub mod prelude {
+    pub use crate::autocast;
     pub use crate::burn;
     pub use crate::burn::module::Module;
     pub use crate::burn::prelude::*;

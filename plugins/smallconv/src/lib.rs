@@ -46,7 +46,7 @@ struct Block {
 
 impl Block {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.conv.forward(x);
+        let x = autocast::conv2d(&self.conv, x);
         let x = match &self.norm {
             Some(norm) => norm.forward(x),
             None => x,

@@ -25,7 +25,7 @@ pub struct VisionTransformer {
 
 impl BackboneModel for VisionTransformer {
     fn forward_features(&self, images: Tensor<4>) -> Tensor<2> {
-        let x = self.patch_embed.forward(images);
+        let x = autocast::conv2d(&self.patch_embed, images);
         let [batch, dim, ..] = x.dims();
         let patches = x.flatten::<3>(2, 3).swap_dims(1, 2);
         let class = self.class_token.val().expand([batch, 1, dim]);

@@ -34,6 +34,9 @@ enum Command {
     Train(TrainArgs),
     /// Rewrite results/<experiment>.md and the README table from the results files alone.
     Report(ReportArgs),
+    /// Measure each run's training step (images/s) on synthetic data on its device, model
+    /// alone: no data is read and nothing is written.
+    Bench(BenchArgs),
     /// Print one score per image with a trained run's model.
     Predict(PredictArgs),
     /// Send what earlier runs left unsent to their MLflow servers (runs of an experiment file,
@@ -237,6 +240,30 @@ struct SyncArgs {
 }
 
 #[derive(Args)]
+struct BenchArgs {
+    /// Experiment file; the embedded demo experiment when omitted.
+    experiment: Option<PathBuf>,
+    /// Set a run key in every run (as for training): `--set precision=bf16`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// Plugin directory (overrides the experiment's `plugins`; default: beside the runner).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
+    /// Device for every run: cpu, tch-cpu, cuda, cuda:N (overrides the experiment's).
+    #[arg(long)]
+    device: Option<String>,
+    /// Only this run (repeatable).
+    #[arg(long = "run", value_name = "NAME")]
+    runs: Vec<String>,
+    /// Untimed steps first (allocation, kernel selection).
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 10)]
+    steps: usize,
+}
+
+#[derive(Args)]
 struct ReportArgs {
     /// Experiment file (the embedded demo when omitted).
     experiment: Option<PathBuf>,
@@ -370,6 +397,65 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         }
         Ok(ExitCode::from(2))
     }
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    if args.steps == 0 {
+        bail!("--steps 0: give at least one timed step");
+    }
+    let exp = load_experiment(args.experiment.as_ref(), &args.set)?;
+    let device = args
+        .device
+        .as_deref()
+        .map(DeviceSpec::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let dirs = sweep::plugin_dirs(&exp, args.plugins.as_ref());
+    let host = sweep::load_plugins(&dirs)?;
+    sweep::check(&exp, &host, &dirs)?;
+    for name in &args.runs {
+        if !exp.runs.iter().any(|r| &r.name == name) {
+            let all: Vec<&str> = exp.runs.iter().map(|r| r.name.as_str()).collect();
+            bail!(
+                "--run {name}: no such run; the experiment has {}",
+                all.join(", ")
+            );
+        }
+    }
+    println!(
+        "| run | backbone | head | input | batch | device | precision | parameters | images/s | ms/step |"
+    );
+    println!("|---|---|---|---:|---:|---|---|---:|---:|---:|");
+    for spec in exp
+        .runs
+        .iter()
+        .filter(|r| args.runs.is_empty() || args.runs.contains(&r.name))
+    {
+        let r = rateme::train::bench::bench_run(
+            &exp,
+            spec,
+            &host,
+            device.as_ref(),
+            args.warmup,
+            args.steps,
+        )
+        .with_context(|| format!("run `{}`", spec.name))?;
+        println!(
+            "| {} | {} | {} | {}×{} | {} | {} | {} | {} | {:.2} | {:.1} |",
+            r.run,
+            r.backbone,
+            r.head,
+            r.input.0,
+            r.input.1,
+            r.batch,
+            r.device,
+            r.precision,
+            thousands(r.params),
+            r.images_per_s,
+            r.step_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn report(args: ReportArgs) -> Result<ExitCode> {
@@ -751,6 +837,7 @@ fn main() -> ExitCode {
         None => train(cli.train),
         Some(Command::Train(a)) => train(a),
         Some(Command::Report(a)) => report(a),
+        Some(Command::Bench(a)) => bench(a),
         Some(Command::Predict(a)) => predict(a),
         Some(Command::Sync(a)) => sync(a),
         Some(Command::Ingest(c)) => ingest(c),

@@ -1,5 +1,6 @@
 //! The pre-norm transformer encoder block of ViT and CLIP.
 
+use crate::autocast;
 use crate::burn::module::Module;
 use crate::burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use crate::burn::tensor::activation::{gelu, sigmoid, softmax};
@@ -46,9 +47,7 @@ impl SelfAttention {
         let [batch, tokens, dim] = x.dims();
         let head_dim = dim / self.heads;
         // [batch, tokens, 3, heads, head_dim] → [3, batch, heads, tokens, head_dim]
-        let qkv = self
-            .qkv
-            .forward(x)
+        let qkv = autocast::linear(&self.qkv, x)
             .reshape([batch, tokens, 3, self.heads, head_dim])
             .permute([2, 0, 3, 1, 4]);
         let mut parts = qkv.chunk(3, 0).into_iter().map(|t| t.squeeze_dim::<4>(0));
@@ -57,15 +56,15 @@ impl SelfAttention {
             parts.next().expect("k"),
             parts.next().expect("v"),
         );
-        let scores = q
-            .mul_scalar((head_dim as f64).powf(-0.5))
-            .matmul(k.swap_dims(2, 3));
+        let scores = autocast::matmul(
+            q.mul_scalar((head_dim as f64).powf(-0.5)),
+            k.swap_dims(2, 3),
+        );
         let weights = self.dropout.forward(softmax(scores, 3));
-        let context = weights
-            .matmul(v)
+        let context = autocast::matmul(weights, v)
             .swap_dims(1, 2)
             .reshape([batch, tokens, dim]);
-        self.out.forward(context)
+        autocast::linear(&self.out, context)
     }
 }
 
@@ -90,8 +89,10 @@ impl Mlp {
         } else {
             Activation::Gelu
         };
-        let x = self.dropout.forward(act.forward(self.fc1.forward(x)));
-        self.dropout.forward(self.fc2.forward(x))
+        let x = self
+            .dropout
+            .forward(act.forward(autocast::linear(&self.fc1, x)));
+        self.dropout.forward(autocast::linear(&self.fc2, x))
     }
 }
 
