@@ -12,6 +12,24 @@ pub fn plugin_dir() -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut cmd = std::process::Command::new(cargo);
+    // Without the variables a bench process gets about its own package (CARGO_MANIFEST_DIR,
+    // CARGO_PKG_NAME, ...): ring's build script reruns when they change, which would rebuild
+    // it and everything above it, here and in the next outer cargo command.
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if [
+            "CARGO_MANIFEST_",
+            "CARGO_PKG_",
+            "CARGO_CRATE_",
+            "CARGO_BIN_",
+            "CARGO_PRIMARY_PACKAGE",
+        ]
+        .iter()
+        .any(|p| name.starts_with(p))
+        {
+            cmd.env_remove(&key);
+        }
+    }
     cmd.args([
         "build",
         "--workspace",

@@ -28,7 +28,9 @@ pub fn plugin_dir() -> PathBuf {
         } else {
             &[]
         };
-        let status = std::process::Command::new(cargo)
+        let mut cmd = std::process::Command::new(cargo);
+        without_package_env(&mut cmd);
+        let status = cmd
             .args([
                 "build",
                 "--workspace",
@@ -45,6 +47,29 @@ pub fn plugin_dir() -> PathBuf {
         assert!(status.success(), "building the plugin libraries failed");
     });
     rateme::plugins::default_dir()
+}
+
+/// Removes the variables `cargo test` gives a test process about its own package
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, ...) from a nested cargo command. Some build scripts
+/// (ring's) rerun when those change, so a nested build that inherits them rebuilds ring and
+/// everything above it (in the LibTorch build: torch-sys, burn, the SDK, every plugin), and the
+/// next outer cargo command rebuilds it all again.
+pub fn without_package_env(cmd: &mut std::process::Command) {
+    const SET_BY_CARGO_TEST: [&str; 7] = [
+        "CARGO_MANIFEST_",
+        "CARGO_PKG_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "OUT_DIR",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let name = key.to_string_lossy();
+        if SET_BY_CARGO_TEST.iter().any(|p| name.starts_with(p)) {
+            cmd.env_remove(&key);
+        }
+    }
 }
 
 /// A plugin library file in the plugin dir.
