@@ -4,7 +4,7 @@
 # libraries it and the plugins need (the SDK, Rust's std), every plugin library, the experiment
 # files, and `run.sh`, which points the runner at that machine's own LibTorch (a CUDA build of
 # PyTorch 2.11 in a Python environment) and runs it; plus `<dest>.tar.xz`, the folder packed to
-# travel (64 MiB at most go to the GPU machine; the folder itself is about 90 MiB).
+# travel (64 MiB at most go to the GPU machine; the folder itself is about 92 MiB).
 #   bash scripts/gpu-bundle.sh [dest]        (default: target-tch/gpu-bundle)
 # On the other machine:   tar -xJf gpu-bundle.tar.xz && gpu-bundle/run.sh [runner arguments]
 #   e.g.  gpu-bundle/run.sh gpu-bundle/experiments/demo.toml --device cuda
