@@ -165,6 +165,14 @@ png = made["png_rgb.png"]
 bomb_ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
 bomb = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", bomb_ihdr)
         + png_chunk(b"IDAT", zlib.compress(b"\0" * 1000, 9)) + png_chunk(b"IEND", b""))
+# An extended WebP (VP8X with the EXIF flag) around the lossy image, whose EXIF chunk declares
+# 3.4 GB in a file of a few hundred bytes: the RIFF length is right, the chunk is not. Found by
+# fuzzing (image-webp allocated the declared size when asked for the orientation).
+vp8 = made["webp_lossy.webp"][12:]
+vp8x = struct.pack("<I", 0x08) + (36).to_bytes(3, "little") + (22).to_bytes(3, "little")
+webp_body = (b"WEBP" + b"VP8X" + struct.pack("<I", len(vp8x)) + vp8x + vp8
+             + b"EXIF" + struct.pack("<I", 0xCB47_0000) + b"II*\0" * 4)
+webp_exif_overrun = b"RIFF" + struct.pack("<I", len(webp_body)) + webp_body
 garbage = b"\xff\xd8\xff" + np.random.RandomState(7).randint(0, 256, 300).astype(np.uint8).tobytes()
 # (name, file bytes, expected Skip kind)
 bad_cases = [
@@ -180,6 +188,7 @@ bad_cases = [
     ("text.png", b"Access denied\n", "not-an-image"),
     ("bomb.png", bomb, "too-large"),
     ("garbage.jpg", garbage, "corrupt"),
+    ("webp_exif_overrun.webp", webp_exif_overrun, "corrupt"),
 ]
 
 # Pad-to-square + resize inputs: (name, w, h, seed) and the outputs asked of each.

@@ -4,8 +4,8 @@
 //! `jpeg-decoder` (DCT-domain downscaling when the caller allows a smaller image), the other
 //! formats with the `image` crate. Every decoder is preceded by a pixel-count check on the
 //! header, so a decompression bomb is refused before anything is allocated, and truncation
-//! is detected structurally (JPEG end-of-image marker, PNG `IEND`, WebP RIFF length) as well as
-//! from decoder errors, because some decoders silently fill missing data.
+//! is detected structurally (JPEG end-of-image marker, PNG `IEND`, WebP RIFF chunk sizes) as
+//! well as from decoder errors, because some decoders silently fill missing data.
 
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -339,9 +339,10 @@ fn image_limits(limits: &DecodeLimits) -> image::Limits {
 
 /// Reads only the header of `path`: its format and its size after the EXIF orientation.
 /// Cheap (a few KB read for most files), for checking a whole dataset up front; it does not
-/// notice truncated or corrupt pixel data (decoding does).
+/// notice truncated or corrupt pixel data (decoding does), except a WebP file's RIFF structure,
+/// which it checks (`webp_structure`) before anything reads its metadata.
 pub fn probe(path: &Path, limits: &DecodeLimits) -> Result<Header, Skip> {
-    let (file, _) = open(path, limits)?;
+    let (file, file_len) = open(path, limits)?;
     let mut reader = BufReader::new(file);
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     (&mut reader)
@@ -349,6 +350,9 @@ pub fn probe(path: &Path, limits: &DecodeLimits) -> Result<Header, Skip> {
         .read_to_end(&mut head)
         .map_err(|e| io_skip(&e))?;
     let format = sniff(&head)?;
+    if format == Format::WebP {
+        webp_structure(&mut reader, file_len)?;
+    }
     reader.seek(SeekFrom::Start(0)).map_err(|e| io_skip(&e))?;
     let (width, height, orientation) = guarded(|| match format {
         Format::Jpeg => jpeg_header(&mut reader),
@@ -532,19 +536,54 @@ fn png_complete(b: &[u8]) -> Result<(), Skip> {
     }
 }
 
-/// Checks that a WebP file is as long as its RIFF header says.
-fn webp_complete(b: &[u8]) -> Result<(), Skip> {
-    let declared = b
-        .get(4..8)
-        .map(|s| u64::from(u32::from_le_bytes([s[0], s[1], s[2], s[3]])) + 8)
-        .unwrap_or(u64::MAX);
-    if declared > b.len() as u64 {
+/// Checks a WebP file's RIFF structure before a decoder reads it: the file is as long as its
+/// RIFF header says (else `Truncated`), and every chunk, and every frame's sub-chunk in an
+/// animation, lies inside the RIFF data (else `Corrupt`). image-webp trusts a chunk's declared
+/// size and allocates it whole when the chunk is read (EXIF for the orientation, found by
+/// fuzzing: a 2 KB file asking for 3.4 GB), so no decoder sees a file this check refuses.
+/// `r` is positioned anywhere; `file_len` is the file's length in bytes.
+fn webp_structure<R: Read + Seek>(r: &mut R, file_len: u64) -> Result<(), Skip> {
+    let mut word = [0u8; 4];
+    let mut read_u32 = |r: &mut R, at: u64| -> Result<u32, Skip> {
+        r.seek(SeekFrom::Start(at)).map_err(|e| io_skip(&e))?;
+        r.read_exact(&mut word).map_err(|e| io_skip(&e))?;
+        Ok(u32::from_le_bytes(word))
+    };
+    if file_len < 12 {
+        return Err(Skip::Truncated {
+            message: format!("WebP file has {file_len} bytes, fewer than its 12-byte header"),
+        });
+    }
+    let riff_end = u64::from(read_u32(r, 4)?) + 8;
+    if riff_end > file_len {
         return Err(Skip::Truncated {
             message: format!(
-                "WebP file has {} of the {declared} bytes its header declares",
-                b.len()
+                "WebP file has {file_len} of the {riff_end} bytes its header declares"
             ),
         });
+    }
+    // (start, end) of the chunk lists still to walk: the file's, then each animation frame's.
+    let mut lists = vec![(12u64, riff_end)];
+    while let Some((mut pos, end)) = lists.pop() {
+        while pos + 8 <= end {
+            let fourcc = read_u32(r, pos)?.to_le_bytes();
+            let size = u64::from(read_u32(r, pos + 4)?);
+            let data_end = pos + 8 + size;
+            if data_end > end {
+                return Err(Skip::Corrupt {
+                    message: format!(
+                        "WebP chunk {:?} at byte {pos} declares {size} bytes, past the end of \
+                         its RIFF data at byte {end}",
+                        String::from_utf8_lossy(&fourcc)
+                    ),
+                });
+            }
+            // An animation frame: 16 bytes of frame header, then the frame's own chunks.
+            if &fourcc == b"ANMF" && size > 16 {
+                lists.push((pos + 8 + 16, data_end));
+            }
+            pos = data_end + (size & 1);
+        }
     }
     Ok(())
 }
@@ -726,7 +765,7 @@ fn decode_image(
     // After the header parsed (so random bytes behind a signature are corrupt, not cut).
     match format {
         Format::Png => png_complete(bytes)?,
-        Format::WebP => webp_complete(bytes)?,
+        Format::WebP => webp_structure(&mut Cursor::new(bytes), bytes.len() as u64)?,
         _ => {}
     }
     let orientation = dec.orientation().unwrap_or(Orientation::NoTransforms);

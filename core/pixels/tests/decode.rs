@@ -187,6 +187,11 @@ fn skip_reasons_name_what_was_found() {
         probe(&dir().join("html.jpg"), &limits).map_err(|e| e.kind()),
         Err("not-an-image")
     );
+    // A chunk declaring more bytes than the file holds is refused before any decoder reads it
+    // (image-webp would allocate the declared 3.4 GB for the EXIF orientation).
+    let overrun = probe(&dir().join("webp_exif_overrun.webp"), &limits).expect_err("overrun");
+    assert_eq!(overrun.kind(), "corrupt", "{overrun}");
+    assert!(overrun.to_string().contains("\"EXIF\""), "{overrun}");
     let message = bomb.expect_err("too large").to_string();
     assert!(
         message.contains("60000x60000") && !message.contains("bomb.png"),
