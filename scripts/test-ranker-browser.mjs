@@ -328,25 +328,30 @@ async function run(base, screenshotPath) {
       await page.waitForSelector("#rows tr[data-id]");
       const rows = await page.$$eval("#rows tr[data-id]", (trs) => trs.map((tr) => ({
         id: Number(tr.dataset.id),
-        mu: Number(tr.querySelector("td.mu").dataset.value),
+        mu: Number(tr.querySelector("td.score").dataset.value),
+        online: Number(tr.querySelector("td.mu").dataset.value),
         up: Number(tr.querySelector("td.up").textContent),
         down: Number(tr.querySelector("td.down").textContent),
         state: tr.querySelector("td.state").textContent.trim(),
         thumb: tr.querySelector("td.thumb img").getAttribute("src"),
       })));
       assert(rows.length === 12, `${rows.length} rows, expected the 12 readable images`);
-      for (let i = 1; i < rows.length; i++) assert(rows[i - 1].mu >= rows[i].mu, "rows not sorted by mu");
+      for (let i = 1; i < rows.length; i++) assert(rows[i - 1].mu >= rows[i].mu, "rows not sorted by the fitted score");
+      assert(await page.isHidden("#rows td.mu"), "online TrueSkill columns shown before asked for");
       const winners = new Set(votes.filter((v) => v.winner != null).map((v) => v.winner));
       let unbeaten = 0;
       for (const r of rows) {
         assert(r.up === wins(r.id) && r.down === losses(r.id),
           `image ${r.id}: up/down ${r.up}/${r.down}, expected ${wins(r.id)}/${losses(r.id)}`);
-        if (winners.has(r.id) && losses(r.id) === 0) {
-          unbeaten++;
-          assert(r.mu > mu0, `unbeaten winner ${r.id} has mu ${r.mu} <= mu0 ${mu0}`);
+        // Both the fitted score and the online mu.
+        for (const [what, m] of [["score", r.mu], ["online mu", r.online]]) {
+          if (winners.has(r.id) && losses(r.id) === 0) {
+            unbeaten++;
+            assert(m > mu0, `unbeaten winner ${r.id} has ${what} ${m} <= mu0 ${mu0}`);
+          }
+          if (losses(r.id) > 0 && wins(r.id) === 0) assert(m < mu0, `beaten image ${r.id} has ${what} ${m} >= mu0`);
+          if (!winners.has(r.id) && losses(r.id) === 0) assert(m === mu0, `unvoted image ${r.id} has ${what} ${m}`);
         }
-        if (losses(r.id) > 0 && wins(r.id) === 0) assert(r.mu < mu0, `beaten image ${r.id} has mu ${r.mu} >= mu0`);
-        if (!winners.has(r.id) && losses(r.id) === 0) assert(r.mu === mu0, `unvoted image ${r.id} has mu ${r.mu}`);
       }
       assert(unbeaten > 0, "no unbeaten winner to check");
       // Thumbnails load.
@@ -358,12 +363,21 @@ async function run(base, screenshotPath) {
         `unreadable section: ${JSON.stringify(bad)}`);
     });
 
-    await check("rankings sort by μ − 3σ", async () => {
-      await page.click('th[data-sort="conservative"] button');
-      const values = await page.$$eval("#rows td.conservative", (tds) => tds.map((td) => Number(td.dataset.value)));
-      for (let i = 1; i < values.length; i++) assert(values[i - 1] >= values[i], `not sorted: ${values}`);
-      assert((await page.getAttribute('th[data-sort="conservative"]', "aria-sort")) === "descending", "aria-sort");
-      await page.click('th[data-sort="mu"] button'); // back to μ for the next visit
+    await check("rankings sort by score − 3σ, and by the online μ when shown", async () => {
+      const sorted = async (cell) => {
+        const values = await page.$$eval(`#rows td.${cell}`, (tds) => tds.map((td) => Number(td.dataset.value)));
+        for (let i = 1; i < values.length; i++) assert(values[i - 1] >= values[i], `${cell} not sorted: ${values}`);
+      };
+      await page.click('th[data-sort="fit_conservative"] button');
+      await sorted("score-conservative");
+      assert((await page.getAttribute('th[data-sort="fit_conservative"]', "aria-sort")) === "descending", "aria-sort");
+      await page.check("#show-online");
+      assert(await page.isVisible("#rows td.mu"), "online TrueSkill columns not shown");
+      await page.click('th[data-sort="mu"] button');
+      await sorted("mu");
+      await page.uncheck("#show-online"); // hides them and goes back to the fitted score
+      assert(await page.isHidden("#rows td.mu"), "online TrueSkill columns still shown");
+      await sorted("score");
     });
 
     await check("exclude and include from the rankings view", async () => {
@@ -406,7 +420,7 @@ async function run(base, screenshotPath) {
       ]);
       const file = await download.path();
       const lines = fs.readFileSync(file, "utf8").split(/\r?\n/).filter((l) => l.length);
-      assert(lines[0] === "Image,ELO,Uncertainty,Upvotes,Downvotes", `header "${lines[0]}"`);
+      assert(lines[0].startsWith("Image,ELO,Uncertainty,Upvotes,Downvotes,"), `header "${lines[0]}"`);
       assert(lines.length >= 13, `${lines.length - 1} rows`);
       assert(download.suggestedFilename().endsWith(".csv"), `file name ${download.suggestedFilename()}`);
       await page.keyboard.press("Escape");

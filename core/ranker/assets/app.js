@@ -558,7 +558,8 @@
     const R = {
       rows: [],
       state: null,
-      sort: { key: store.get('rateme.ranker.sort', 'mu'), dir: Number(store.get('rateme.ranker.dir', '-1')) || -1 },
+      sort: { key: store.get('rateme.ranker.sort-by', 'fit_mu'), dir: Number(store.get('rateme.ranker.dir', '-1')) || -1 },
+      online: store.get('rateme.ranker.online', 'false') === 'true',
       filter: '',
     };
     const tbody = $('#rows');
@@ -570,7 +571,7 @@
       let c;
       if (key === 'name' || key === 'state') c = String(a[key]).localeCompare(String(b[key]), undefined, { numeric: true });
       else c = (a[key] ?? 0) - (b[key] ?? 0);
-      return dir * c || b.mu - a.mu || a.id - b.id;
+      return dir * c || b.fit_mu - a.fit_mu || a.id - b.id;
     }
 
     function renderSummary() {
@@ -603,15 +604,17 @@
           ? (R.sort.dir < 0 ? 'descending' : 'ascending') : 'none');
       }
       const rows = R.rows.filter((r) => !BROKEN.has(r.state));
-      // The rank follows the score the table is sorted by (μ unless μ − 3σ).
-      const rankKey = R.sort.key === 'conservative' ? 'conservative' : 'mu';
+      // The rank follows the score the table is sorted by: the fitted score unless the
+      // conservative one or the online TrueSkill values.
+      const rankKey = { fit_conservative: 'fit_conservative', mu: 'mu', sigma: 'mu', conservative: 'conservative' }[R.sort.key] || 'fit_mu';
+      $('#rankings').classList.toggle('show-online', R.online);
       // Removed images keep their scores but take no rank.
       const ranked = rows.filter((r) => r.state !== 'removed');
       const rank = new Map(ranked.sort((a, b) => b[rankKey] - a[rankKey] || a.id - b.id).map((r, i) => [r.id, i + 1]));
       const needle = R.filter.toLowerCase();
       const shown = rows.filter((r) => !needle || r.name.toLowerCase().includes(needle)).sort(compare);
       if (!shown.length) {
-        tbody.replaceChildren(h('tr', null, h('td', { colspan: 11, class: 'empty' },
+        tbody.replaceChildren(h('tr', null, h('td', { colspan: 13, class: 'empty' },
           rows.length ? 'No image matches.' : 'No images yet.')));
         return;
       }
@@ -620,9 +623,11 @@
         h('td', { class: 'thumb' }, h('a', { href: r.url, target: '_blank', rel: 'noopener', title: 'Open the image' },
           h('img', { src: r.thumb, alt: '', loading: 'lazy', width: 56, height: 56 }))),
         h('td', { class: 'name', title: r.name }, h('a', { href: r.url, target: '_blank', rel: 'noopener' }, r.name)),
-        h('td', { class: 'num mu', dataset: { value: r.mu } }, fmt(r.mu)),
-        h('td', { class: 'num sigma', dataset: { value: r.sigma } }, fmt(r.sigma)),
-        h('td', { class: 'num conservative', dataset: { value: r.conservative } }, fmt(r.conservative)),
+        h('td', { class: 'num score', dataset: { value: r.fit_mu } }, fmt(r.fit_mu)),
+        h('td', { class: 'num score-sd', dataset: { value: r.fit_sigma } }, fmt(r.fit_sigma)),
+        h('td', { class: 'num score-conservative', dataset: { value: r.fit_conservative } }, fmt(r.fit_conservative)),
+        h('td', { class: 'num online mu', dataset: { value: r.mu } }, fmt(r.mu)),
+        h('td', { class: 'num online sigma', dataset: { value: r.sigma } }, fmt(r.sigma)),
         h('td', { class: 'num opt comparisons' }, r.comparisons),
         h('td', { class: 'num opt up' }, r.up),
         h('td', { class: 'num opt down' }, r.down),
@@ -657,7 +662,7 @@
         if (st.loading) {
           body.dataset.view = 'loading';
           const { done = 0, total = 0 } = st.loading;
-          tbody.replaceChildren(h('tr', null, h('td', { colspan: 11, class: 'empty' },
+          tbody.replaceChildren(h('tr', null, h('td', { colspan: 13, class: 'empty' },
             total ? `Loading images ${done} / ${total}…` : 'Loading images…')));
           setTimeout(load, 500);
           return;
@@ -671,7 +676,7 @@
           setTimeout(load, 500); // still loading the folder
           return;
         }
-        tbody.replaceChildren(h('tr', null, h('td', { colspan: 11, class: 'empty' }, `Could not load the rankings: ${err.message}`)));
+        tbody.replaceChildren(h('tr', null, h('td', { colspan: 13, class: 'empty' }, `Could not load the rankings: ${err.message}`)));
       }
     }
 
@@ -680,11 +685,20 @@
         const key = th.dataset.sort;
         if (R.sort.key === key) R.sort.dir = -R.sort.dir;
         else R.sort = { key, dir: key === 'name' || key === 'state' ? 1 : -1 };
-        store.set('rateme.ranker.sort', R.sort.key);
+        store.set('rateme.ranker.sort-by', R.sort.key);
         store.set('rateme.ranker.dir', String(R.sort.dir));
         renderTable();
       });
     }
+
+    const onlineBox = $('#show-online');
+    onlineBox.checked = R.online;
+    onlineBox.addEventListener('change', () => {
+      R.online = onlineBox.checked;
+      store.set('rateme.ranker.online', String(R.online));
+      if (!R.online && (R.sort.key === 'mu' || R.sort.key === 'sigma')) R.sort = { key: 'fit_mu', dir: -1 };
+      renderTable();
+    });
 
     tbody.addEventListener('click', async (e) => {
       const button = e.target.closest('button[data-act]');

@@ -111,17 +111,19 @@ pub struct ImageRow {
     pub url: String,
     /// `/thumb/<id>`.
     pub thumb: String,
-    /// TrueSkill mean.
+    /// Online TrueSkill mean (one update per vote, in order: what image-ranker shows).
     pub mu: f64,
-    /// TrueSkill deviation.
+    /// Online TrueSkill deviation.
     pub sigma: f64,
-    /// mu − 3σ.
+    /// Online mu − 3σ.
     pub conservative: f64,
-    /// Mean of TrueSkill's model fitted to all votes at once (order-free; what the active
-    /// mode is measured by, and the manifest's target).
+    /// The score rankings are ordered by: the mean of TrueSkill's model fitted to all votes at
+    /// once (order-free, what the active mode is measured by, and the manifest's target).
     pub fit_mu: f64,
     /// Its deviation.
     pub fit_sigma: f64,
+    /// fit_mu − 3·fit_sigma, the conservative score.
+    pub fit_conservative: f64,
     /// Comparisons taken part in.
     pub comparisons: u32,
     /// Times preferred.
@@ -130,6 +132,26 @@ pub struct ImageRow {
     pub down: u32,
     /// `active`, `excluded`, `removed`, `unreadable` or `missing`.
     pub state: String,
+}
+
+/// Which score a rankings export is ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Score {
+    /// The posterior fitted to all votes (the default; what the page shows).
+    Fit,
+    /// The online TrueSkill values, as image-ranker computed them.
+    Online,
+}
+
+impl Score {
+    /// Parses `fit` or `online`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "fit" => Some(Self::Fit),
+            "online" => Some(Self::Online),
+            _ => None,
+        }
+    }
 }
 
 /// Images shown in a vote (by index) and the one picked (`None`: skipped).
@@ -452,6 +474,18 @@ impl Ranker {
         }
     }
 
+    /// Images that may be shown (cheap: no fit).
+    pub fn active_count(&self) -> usize {
+        self.session
+            .status()
+            .iter()
+            .enumerate()
+            .filter(|&(i, st)| {
+                *st == Status::Active && matches!(self.files[i], FileState::Ok { .. })
+            })
+            .count()
+    }
+
     /// Effective comparisons.
     pub fn comparisons(&self) -> usize {
         self.comparisons
@@ -498,8 +532,9 @@ impl Ranker {
         &self.log
     }
 
-    /// Every image with its ratings, best first (by mu, the online TrueSkill mean the original
-    /// app shows); `fit_mu`/`fit_sigma` come from the posterior fitted to convergence.
+    /// Every image with its ratings, best first by the fitted score (`fit_mu`, the posterior
+    /// fitted to convergence), ties by index; `mu`/`sigma` are the online TrueSkill values the
+    /// original app showed.
     pub fn rankings(&mut self) -> Vec<ImageRow> {
         let fit = self.fit().to_vec();
         let s = &self.session;
@@ -523,6 +558,7 @@ impl Ranker {
                     conservative: r.conservative(),
                     fit_mu: fit[i].0,
                     fit_sigma: fit[i].1,
+                    fit_conservative: fit[i].0 - 3.0 * fit[i].1,
                     comparisons: s.counts()[i],
                     up: s.upvotes()[i],
                     down: s.downvotes()[i],
@@ -530,7 +566,7 @@ impl Ranker {
                 }
             })
             .collect();
-        rows.sort_by(|a, b| b.mu.total_cmp(&a.mu).then(a.id.cmp(&b.id)));
+        rows.sort_by(|a, b| b.fit_mu.total_cmp(&a.fit_mu).then(a.id.cmp(&b.id)));
         rows
     }
 
@@ -676,17 +712,39 @@ impl Ranker {
             .collect()
     }
 
-    /// Rankings CSV in the original app's format.
-    pub fn rankings_csv(&mut self) -> String {
-        let mut out = String::from("Image,ELO,Uncertainty,Upvotes,Downvotes\n");
-        for r in self.rankings().iter().filter(|r| r.state != "removed") {
+    /// Rankings CSV: the original app's five columns first (`Image,ELO,Uncertainty,Upvotes,
+    /// Downvotes`, so image-ranker reads it), then `Comparisons`, the fitted score, its sd and
+    /// conservative score, and the online TrueSkill mean and sd. `ELO`/`Uncertainty` and the
+    /// row order are the fitted score (`Score::Fit`, what the page ranks by) or the online
+    /// TrueSkill values (`Score::Online`, image-ranker's own export).
+    pub fn rankings_csv(&mut self, score: Score) -> String {
+        let mut rows: Vec<ImageRow> = self
+            .rankings()
+            .into_iter()
+            .filter(|r| r.state != "removed")
+            .collect();
+        if score == Score::Online {
+            rows.sort_by(|a, b| b.mu.total_cmp(&a.mu).then(a.id.cmp(&b.id)));
+        }
+        let mut out = String::from(
+            "Image,ELO,Uncertainty,Upvotes,Downvotes,Comparisons,FitMu,FitSigma,FitConservative,OnlineMu,OnlineSigma\n",
+        );
+        for r in &rows {
+            let (elo, sd) = match score {
+                Score::Fit => (r.fit_mu, r.fit_sigma),
+                Score::Online => (r.mu, r.sigma),
+            };
             out.push_str(&format!(
-                "{},{},{},{},{}\n",
+                "{},{elo},{sd},{},{},{},{},{},{},{},{}\n",
                 csv_field(&r.name),
-                r.mu,
-                r.sigma,
                 r.up,
-                r.down
+                r.down,
+                r.comparisons,
+                r.fit_mu,
+                r.fit_sigma,
+                r.fit_conservative,
+                r.mu,
+                r.sigma
             ));
         }
         out
@@ -851,7 +909,8 @@ mod tests {
         b.vote("x", "bob", &[0, 1], Some(1)).unwrap();
         let (imported, skipped) = b.import(&csv, true, "bob").unwrap();
         assert_eq!((imported, skipped), (csv.lines().count() - 1, 0));
-        assert_eq!(b.rankings_csv(), a.rankings_csv());
+        assert_eq!(b.rankings_csv(Score::Fit), a.rankings_csv(Score::Fit));
+        assert_eq!(b.rankings_csv(Score::Online), a.rankings_csv(Score::Online));
         let (_, skipped) = b
             .import("Winner,Loser\nnope.png,img00.png\n", false, "bob")
             .unwrap();

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::app::{AppError, Ranker, Settings};
+use crate::app::{AppError, Ranker, Score, Settings};
 use crate::folder::{self, FileState};
 use crate::store::Store;
 
@@ -230,12 +230,11 @@ async fn state(State(s): State<AppState>) -> Response {
                 ),
             })
             .collect();
-        let rows = r.rankings();
         let env = r.settings().env;
         Ok(ok_json(json!({
             "folder": r.settings().root.display().to_string(),
             "images": r.images().len(),
-            "active": rows.iter().filter(|x| x.state == "active").count(),
+            "active": r.active_count(),
             "unreadable": unreadable,
             "comparisons": r.comparisons(),
             "planned": r.planned(),
@@ -421,12 +420,35 @@ fn download(content_type: &'static str, name: &'static str, body: String) -> Res
         .into_response()
 }
 
-async fn export_rankings_csv(State(s): State<AppState>) -> Response {
-    with_ranker(s, |r| {
+#[derive(Deserialize)]
+struct RankingsQuery {
+    #[serde(default)]
+    score: Option<String>,
+}
+
+async fn export_rankings_csv(
+    State(s): State<AppState>,
+    Query(q): Query<RankingsQuery>,
+) -> Response {
+    let score = match q.score.as_deref() {
+        None => Score::Fit,
+        Some(other) => match Score::parse(other) {
+            Some(score) => score,
+            None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "score={other}: use fit (the fitted posterior, the default) or online (TrueSkill as image-ranker computed it)"
+                    ),
+                );
+            }
+        },
+    };
+    with_ranker(s, move |r| {
         Ok(download(
             "text/csv; charset=utf-8",
             "rankings.csv",
-            r.rankings_csv(),
+            r.rankings_csv(score),
         ))
     })
     .await

@@ -355,11 +355,7 @@ fn simulated_votes_export_a_manifest_the_runner_trains_on() {
                 json!({"uid": format!("sim{k}"), "rater": "sim", "items": items, "winner": winner});
             r.json("POST", "/api/vote", body).unwrap();
         }
-        let (status, csv) = r.get("/export/rankings.csv").unwrap();
-        assert_eq!(status, 200);
-        assert!(
-            String::from_utf8_lossy(&csv).starts_with("Image,ELO,Uncertainty,Upvotes,Downvotes\n")
-        );
+        check_rankings_exports(&r);
     }
     let manifest = d.join("manifest.csv");
     let o = Command::new(env!("CARGO_BIN_EXE_runner"))
@@ -387,4 +383,58 @@ fn simulated_votes_export_a_manifest_the_runner_trains_on() {
     );
 
     common::train_tiny_on(&manifest, d, "ranked");
+}
+
+/// The rankings exports rank by the fitted posterior unless asked for the online values, and
+/// keep image-ranker's five columns first.
+fn check_rankings_exports(r: &Ranker) {
+    let table = |path: &str| -> Vec<Vec<String>> {
+        let (status, csv) = r.get(path).unwrap();
+        assert_eq!(status, 200, "{path}");
+        let text = String::from_utf8(csv).unwrap();
+        assert!(
+            text.starts_with("Image,ELO,Uncertainty,Upvotes,Downvotes,Comparisons,FitMu,FitSigma,FitConservative,OnlineMu,OnlineSigma\n"),
+            "{path}: {}",
+            text.lines().next().unwrap_or_default()
+        );
+        text.lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_owned).collect())
+            .collect()
+    };
+    let num = |row: &[String], k: usize| -> f64 { row[k].parse().unwrap() };
+    let descending =
+        |rows: &[Vec<String>], k: usize| rows.windows(2).all(|w| num(&w[0], k) >= num(&w[1], k));
+    let fit = table("/export/rankings.csv");
+    assert!(fit.iter().all(|row| row[1] == row[6] && row[2] == row[7]));
+    assert!(
+        descending(&fit, 6),
+        "rankings.csv is not ordered by the fitted score"
+    );
+    // The fitted and the online orders differ on these votes, so the test tells them apart.
+    assert!(
+        !descending(&fit, 9),
+        "the fitted and online orders agree: no test"
+    );
+    let online = table("/export/rankings.csv?score=online");
+    assert!(
+        online
+            .iter()
+            .all(|row| row[1] == row[9] && row[2] == row[10])
+    );
+    assert!(descending(&online, 9));
+    let (status, body) = r.get("/export/rankings.csv?score=elo").unwrap();
+    assert_eq!(status, 400);
+    assert!(String::from_utf8_lossy(&body).contains("use fit"));
+    let rows = r.json("GET", "/api/rankings", json!(null)).unwrap();
+    let fit_mu: Vec<f64> = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["fit_mu"].as_f64().unwrap())
+        .collect();
+    assert!(
+        fit_mu.windows(2).all(|w| w[0] >= w[1]),
+        "/api/rankings order"
+    );
 }
