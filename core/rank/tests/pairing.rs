@@ -52,6 +52,7 @@ fn drive(
         shown.push((a, b));
         // Every 7th pair is skipped: shown, never answered.
         if step % 7 == 6 {
+            mode.skipped(session, &[a, b]);
             continue;
         }
         let outcome = probit_vote(&truth, a, b, 0.5, &mut rater);
@@ -115,6 +116,62 @@ fn no_item_is_starved() {
             s.counts()
         );
     }
+}
+
+/// (times a pair or group was shown right after itself, times one was shown again).
+fn repeats(shown: &[Vec<usize>]) -> (usize, usize) {
+    let key = |g: &[usize]| {
+        let mut g = g.to_vec();
+        g.sort_unstable();
+        g
+    };
+    let in_a_row = shown
+        .windows(2)
+        .filter(|w| key(&w[0]) == key(&w[1]))
+        .count();
+    let mut seen = std::collections::HashSet::new();
+    let again = shown.iter().filter(|g| !seen.insert(key(g))).count();
+    (in_a_row, again)
+}
+
+#[test]
+fn the_active_mode_never_repeats_a_pair_in_a_row_and_rarely_at_all() {
+    // 1000 pairs (every 7th skipped) among 100 items: 4950 pairs exist.
+    for seed in 0..3 {
+        let mut mode = Active::new(seed);
+        let mut s = Session::new(TrueSkill::image_ranker(), 100);
+        let shown: Vec<Vec<usize>> = drive(&mut mode, &mut s, 1000, seed + 20, |_, _| {})
+            .into_iter()
+            .map(|(a, b)| vec![a, b])
+            .collect();
+        let (in_a_row, again) = repeats(&shown);
+        assert_eq!(in_a_row, 0, "seed {seed}: a pair shown twice in a row");
+        assert!(
+            again <= 10,
+            "seed {seed}: {again} of 1000 pairs shown again"
+        );
+    }
+    // Groups of four: never the same group twice in a row.
+    let mut mode = Active::new(5);
+    let mut s = Session::new(TrueSkill::image_ranker(), 30);
+    let truth = truth(30, 6);
+    let mut groups = Vec::new();
+    for _ in 0..300 {
+        s.refresh_posterior();
+        let g = mode.next_group(&s, 4).unwrap();
+        let best = *g
+            .iter()
+            .max_by(|&&a, &&b| truth[a].total_cmp(&truth[b]))
+            .unwrap();
+        let o = Outcome::BestOf {
+            winner: best,
+            others: g.iter().copied().filter(|&i| i != best).collect(),
+        };
+        s.record(o.clone());
+        mode.observe(&s, &o);
+        groups.push(g);
+    }
+    assert_eq!(repeats(&groups).0, 0, "a group shown twice in a row");
 }
 
 #[test]

@@ -172,6 +172,8 @@ pub struct Ranker {
     comparisons: usize,
     /// The fitted posterior's (mean, sd) per image, and the log length it was fitted at.
     fitted: Option<(usize, Vec<(f64, f64)>)>,
+    /// Groups shown and skipped since the last start over (the active mode avoids them).
+    skips: Vec<Vec<usize>>,
 }
 
 fn now() -> f64 {
@@ -210,6 +212,7 @@ impl Ranker {
             auto_shuffle,
             comparisons: 0,
             fitted: None,
+            skips: Vec::new(),
         };
         r.rebuild();
         Ok(r)
@@ -242,11 +245,15 @@ impl Ranker {
         let mut s = fresh(&self.files);
         let mut removed = vec![false; n];
         let mut comparisons = 0;
+        let mut skips: Vec<Vec<usize>> = Vec::new();
         for r in &self.log {
             match &r.event {
                 Event::Vote { items, winner } => {
                     if undone.contains(&r.seq) {
                         continue;
+                    }
+                    if winner.is_none() && items.iter().all(|&i| i < n && !removed[i]) {
+                        skips.push(items.clone());
                     }
                     if let Some(o) = outcome(items, *winner)
                         && o.items().iter().all(|&i| i < n && !removed[i])
@@ -269,6 +276,7 @@ impl Ranker {
                         .filter(|o| o.items().contains(image))
                         .count();
                     s.remove(*image);
+                    skips.retain(|g| !g.contains(image));
                 }
                 Event::StartOver | Event::Reset => {
                     if matches!(r.event, Event::Reset) {
@@ -284,12 +292,14 @@ impl Ranker {
                         }
                     }
                     comparisons = 0;
+                    skips.clear();
                 }
                 _ => {}
             }
         }
         self.session = s;
         self.comparisons = comparisons;
+        self.skips = skips;
         self.reset_mode();
     }
 
@@ -298,6 +308,9 @@ impl Ranker {
         let m = self.mode.get();
         for o in self.session.history() {
             m.observe(&self.session, o);
+        }
+        for g in &self.skips {
+            m.skipped(&self.session, g);
         }
     }
 
@@ -359,12 +372,18 @@ impl Ranker {
             items: items.to_vec(),
             winner,
         };
-        if self.append(Some(uid), event, rater)?
-            && let Some(o) = outcome(items, winner)
-        {
-            self.session.record(o.clone());
-            self.comparisons += 1;
-            self.mode.get().observe(&self.session, &o);
+        if self.append(Some(uid), event, rater)? {
+            match outcome(items, winner) {
+                Some(o) => {
+                    self.session.record(o.clone());
+                    self.comparisons += 1;
+                    self.mode.get().observe(&self.session, &o);
+                }
+                None => {
+                    self.skips.push(items.to_vec());
+                    self.mode.get().skipped(&self.session, items);
+                }
+            }
         }
         Ok(self.comparisons)
     }

@@ -438,3 +438,71 @@ fn check_rankings_exports(r: &Ranker) {
         "/api/rankings order"
     );
 }
+
+#[test]
+fn a_thousand_votes_through_the_api_never_show_a_pair_twice_in_a_row() {
+    // 80 images (3160 pairs), a noisy simulated rater, every 9th pair skipped, every 50th vote
+    // undone, every 7th view a group of four.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("pics");
+    images(&folder, 80);
+    let r = start(&folder, &dir.path().join("db.sqlite"));
+    let sorted = |v: &Value| -> Vec<u64> {
+        let mut ids: Vec<u64> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_u64().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let mut shown: Vec<Vec<u64>> = Vec::new();
+    let (mut votes, mut k, mut undos) = (0, 0u64, 0);
+    while votes < 1000 {
+        k += 1;
+        let size = if k % 7 == 0 { 4 } else { 2 };
+        let next = r
+            .json("GET", &format!("/api/next?size={size}"), json!(null))
+            .unwrap();
+        let items = sorted(&next);
+        assert_eq!(items.len(), size, "{next}");
+        // The true score is the image's index; the rater errs one time in five.
+        let best = *items.iter().max().unwrap();
+        let worst = *items.iter().min().unwrap();
+        let winner = match k {
+            _ if k % 9 == 0 => None,
+            _ if unit(k) < 0.2 => Some(worst),
+            _ => Some(best),
+        };
+        let body = json!({"uid": format!("v{k}"), "items": items, "winner": winner});
+        r.json("POST", "/api/vote", body).unwrap();
+        shown.push(items);
+        if winner.is_some() {
+            votes += 1;
+            if k % 50 == 0 {
+                // Undo: the undone pair may come back (that is what undo is for).
+                r.json("POST", "/api/undo", json!({})).unwrap();
+                votes -= 1;
+                undos += 1;
+                shown.push(Vec::new());
+            }
+        }
+    }
+    let in_a_row = shown
+        .windows(2)
+        .filter(|w| !w[0].is_empty() && w[0] == w[1])
+        .count();
+    assert_eq!(in_a_row, 0, "a pair or group shown twice in a row");
+    let pairs: Vec<&Vec<u64>> = shown.iter().filter(|g| g.len() == 2).collect();
+    let distinct: std::collections::HashSet<&Vec<u64>> = pairs.iter().copied().collect();
+    let again = pairs.len() - distinct.len();
+    assert!(
+        again * 20 <= pairs.len(),
+        "{again} of {} pairs shown again",
+        pairs.len()
+    );
+    let state: Value = serde_json::from_slice(&r.get("/api/state").unwrap().1).unwrap();
+    assert_eq!(state["comparisons"], json!(1000));
+    assert!(undos > 10, "{undos} undos");
+}

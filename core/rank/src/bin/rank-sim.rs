@@ -4,11 +4,13 @@
 //! ```text
 //! rank-sim [--items 100,500] [--noise 0.3,0.85] [--seeds S] [--ks 2,3,4,5,6,8,10,15,20,30,40]
 //!          [--modes random,smart-shuffle,elimination,active] [--threads N] [--out results/rank-sim]
-//!          [--latency-items 2000]
+//!          [--latency-items 2000] [--seed-set held-out|tune]
 //! ```
 //!
 //! Seeds default to max(5, 2000/N) per N (20 for N = 100, 5 for N = 500): small N needs more
 //! seeds for the same spread of the mean. `--latency-items 0` skips the latency measurement.
+//! Settings are tuned on `--seed-set tune` (seeds 1, 2, ...) and reported on the default
+//! `held-out` set (seeds 1000001, 1000002, ...), which no tuning has seen.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,7 +28,12 @@ struct Args {
     threads: usize,
     out: PathBuf,
     latency_items: usize,
+    /// First seed: 1 (tuning) or `HELD_OUT` (reporting).
+    first_seed: u64,
 }
+
+/// First seed of the held-out set.
+const HELD_OUT: u64 = 1_000_001;
 
 fn list<T: std::str::FromStr>(flag: &str, value: &str) -> Result<Vec<T>, String> {
     value
@@ -49,6 +56,7 @@ fn parse() -> Result<Args, String> {
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
         out: PathBuf::from("results/rank-sim"),
         latency_items: 2000,
+        first_seed: HELD_OUT,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -71,6 +79,13 @@ fn parse() -> Result<Args, String> {
                 a.threads = value.parse().map_err(|_| format!("--threads: {value:?}"))?
             }
             "--out" => a.out = PathBuf::from(value),
+            "--seed-set" => {
+                a.first_seed = match value.as_str() {
+                    "held-out" => HELD_OUT,
+                    "tune" => 1,
+                    _ => return Err(format!("--seed-set: {value:?} (held-out or tune)")),
+                }
+            }
             "--latency-items" => {
                 a.latency_items = value
                     .parse()
@@ -104,7 +119,7 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "usage: rank-sim [--items 100,500] [--noise 0.3,0.85] [--seeds S (default max(5, 2000/N))] [--ks 2,3,4,5,6,8,10,15,20,30,40] \
-                 [--modes {}] [--threads N] [--out results/rank-sim] [--latency-items 2000 (0: skip)]",
+                 [--modes {}] [--threads N] [--out results/rank-sim] [--latency-items 2000 (0: skip)] [--seed-set held-out|tune]",
                 ModeKind::ALL.map(|m| m.label()).join(",")
             );
             return ExitCode::from(2);
@@ -114,7 +129,7 @@ fn main() -> ExitCode {
     for &items in &args.items {
         for &noise in &args.noise {
             for &mode in &args.modes {
-                for seed in 1..=seeds_for(&args, items) {
+                for seed in args.first_seed..args.first_seed + seeds_for(&args, items) {
                     specs.push(RunSpec {
                         items,
                         noise,
@@ -166,7 +181,16 @@ fn main() -> ExitCode {
         args.noise,
         args.items
             .iter()
-            .map(|&n| format!("1..={} for N = {n}", seeds_for(&args, n)))
+            .map(|&n| format!(
+                "{}..={} ({}) for N = {n}",
+                args.first_seed,
+                args.first_seed + seeds_for(&args, n) - 1,
+                if args.first_seed == HELD_OUT {
+                    "held out"
+                } else {
+                    "tuning"
+                }
+            ))
             .collect::<Vec<_>>()
             .join(", "),
         modes.join(","),

@@ -14,18 +14,22 @@
 //! 2. of those, the `anchors` items whose rank is most uncertain (largest summed misorder
 //!    probability with their neighbours) are tried;
 //! 3. each with its `partners` nearest neighbours on either side in the ranking;
-//! 4. the pair with the largest value is shown (ties broken by the seeded RNG).
+//! 4. the pair with the largest value is shown (ties broken by the seeded RNG), with a rule
+//!    against repeats: never the pair (or group) shown last, and a pair already compared or
+//!    skipped only where it is worth `repeat_factor` times the best new candidate (anchors
+//!    try all `window` neighbours for a new partner before a repeat is considered).
 //!
 //! With 2000 items this takes a few milliseconds (the simulator's `--latency` measures it).
 //! [`Objective::Information`] values a pair by the expected information about the two skills
 //! instead (the greedy information-gain rule); the simulator compares both.
 
+use std::collections::HashSet;
 use std::f64::consts::{LN_2, PI};
 
-use super::PairingMode;
+use super::{PairingMode, ordered};
 use crate::normal::{cdf, v_w_win};
 use crate::rng::{Rng, mix};
-use crate::session::Session;
+use crate::session::{Outcome, Session};
 
 /// Expected information (bits) that the result of `i` vs `j` gives about their skills, where
 /// their difference has posterior mean `mean_diff` and variance `var_diff` and each performance
@@ -72,6 +76,10 @@ pub struct ActiveConfig {
     /// Neighbours on each side whose misordering counts ([`Objective::Ranking`] and the rank
     /// uncertainty of anchors).
     pub window: usize,
+    /// A pair already compared (or shown and skipped) is shown again only where its value is
+    /// at least this many times the best pair not yet seen (`f64::INFINITY`: only when no new
+    /// pair is left among the candidates); the pair shown last never is.
+    pub repeat_factor: f64,
 }
 
 impl Default for ActiveConfig {
@@ -82,6 +90,7 @@ impl Default for ActiveConfig {
             anchors: 16,
             partners: 4,
             window: 30,
+            repeat_factor: 2.0,
         }
     }
 }
@@ -207,6 +216,10 @@ pub struct Active {
     config: ActiveConfig,
     seed: u64,
     rng: Rng,
+    /// Pairs compared or shown and skipped (canonical order).
+    seen: HashSet<(usize, usize)>,
+    /// The pair or group returned last (sorted), never returned again right away.
+    last: Option<Vec<usize>>,
 }
 
 impl Active {
@@ -221,7 +234,65 @@ impl Active {
             config,
             seed,
             rng: Rng::new(seed, &[0x6163_7476]),
+            seen: HashSet::new(),
+            last: None,
         }
+    }
+
+    fn mark_seen(&mut self, items: &[usize]) {
+        for (k, &a) in items.iter().enumerate() {
+            for &b in &items[k + 1..] {
+                self.seen.insert(ordered(a, b));
+            }
+        }
+    }
+
+    fn is_seen(&self, a: usize, b: usize) -> bool {
+        self.seen.contains(&ordered(a, b))
+    }
+
+    fn is_last(&self, items: &[usize]) -> bool {
+        let mut sorted = items.to_vec();
+        sorted.sort_unstable();
+        self.last.as_deref() == Some(sorted.as_slice())
+    }
+
+    fn remember(&mut self, items: &[usize]) {
+        let mut sorted = items.to_vec();
+        sorted.sort_unstable();
+        self.last = Some(sorted);
+    }
+
+    /// The pair to show among `pairs` with `values`: the best new pair, unless a seen one is
+    /// worth `repeat_factor` times more; never the last pair while another exists.
+    fn choose(&mut self, pairs: &[(usize, usize)], values: &[f64]) -> Option<usize> {
+        let masked = |keep: &dyn Fn(usize) -> bool| -> Vec<f64> {
+            values
+                .iter()
+                .enumerate()
+                .map(|(k, &v)| if keep(k) { v } else { f64::NEG_INFINITY })
+                .collect()
+        };
+        let fresh = masked(&|k| {
+            !self.is_seen(pairs[k].0, pairs[k].1) && !self.is_last(&[pairs[k].0, pairs[k].1])
+        });
+        let not_last = masked(&|k| !self.is_last(&[pairs[k].0, pairs[k].1]));
+        let best_new = self.argmax_finite(&fresh);
+        let best_old = self.argmax_finite(&not_last);
+        match (best_new, best_old) {
+            (Some(n), Some(o)) if values[o] > self.config.repeat_factor * values[n].max(0.0) => {
+                Some(o)
+            }
+            (Some(n), _) => Some(n),
+            (None, Some(o)) => Some(o),
+            (None, None) => self.argmax(values),
+        }
+    }
+
+    /// Like [`Active::argmax`] over the finite values only.
+    fn argmax_finite(&mut self, values: &[f64]) -> Option<usize> {
+        let k = self.argmax(values)?;
+        values[k].is_finite().then_some(k)
     }
 
     /// The settings.
@@ -286,19 +357,32 @@ impl PairingMode for Active {
         }
         let view = View::new(session, &active, self.seed);
         let anchors = self.anchors(session, &view, &active, self.config.anchors);
-        let pairs: Vec<(usize, usize)> = anchors
-            .iter()
-            .flat_map(|&a| {
-                view.neighbours(a, self.config.partners.max(1))
-                    .map(move |b| (a, b))
-            })
-            .collect();
+        let partners = self.config.partners.max(1);
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for &a in &anchors {
+            let near: Vec<usize> = view.neighbours(a, partners).collect();
+            let seen_near = near.iter().filter(|&&b| self.is_seen(a, b)).count();
+            pairs.extend(near.into_iter().map(|b| (a, b)));
+            if seen_near > 0 {
+                // As many new partners from further out (the nearest within the window) as
+                // near ones were already seen, so a repeat competes with new pairs.
+                let k = view.place[a];
+                let mut far: Vec<usize> = view
+                    .neighbours(a, self.config.window.max(partners))
+                    .filter(|&b| view.place[b].abs_diff(k) > partners && !self.is_seen(a, b))
+                    .collect();
+                far.sort_by_key(|&b| view.place[b].abs_diff(k));
+                pairs.extend(far.into_iter().take(seen_near).map(|b| (a, b)));
+            }
+        }
         let values: Vec<f64> = pairs
             .iter()
             .map(|&(a, b)| self.value(&view, a, b))
             .collect();
-        let k = self.argmax(&values)?;
-        Some(pairs[k])
+        let k = self.choose(&pairs, &values)?;
+        let (a, b) = pairs[k];
+        self.remember(&[a, b]);
+        Some((a, b))
     }
 
     /// The most uncertain eligible item and the `size - 1` partners worth most with it.
@@ -308,18 +392,46 @@ impl PairingMode for Active {
             return None;
         }
         let view = View::new(session, &active, self.seed);
-        let anchor = *self.anchors(session, &view, &active, 1).first()?;
-        let candidates: Vec<usize> = view
-            .neighbours(anchor, self.config.partners.max(size))
-            .collect();
-        let mut scored: Vec<(f64, usize)> = candidates
-            .iter()
-            .map(|&b| (self.value(&view, anchor, b), b))
-            .collect();
-        scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
-        let mut group = vec![anchor];
-        group.extend(scored.into_iter().map(|x| x.1).take(size - 1));
+        let anchors = self.anchors(session, &view, &active, 2);
+        let mut group = Vec::new();
+        for &anchor in &anchors {
+            let candidates: Vec<usize> = view
+                .neighbours(anchor, self.config.partners.max(size))
+                .collect();
+            // New partners first (a seen one only where it is worth `repeat_factor` times
+            // more), then by value.
+            let mut scored: Vec<(f64, usize)> = candidates
+                .iter()
+                .map(|&b| {
+                    let v = self.value(&view, anchor, b);
+                    let v = if self.is_seen(anchor, b) {
+                        v / self.config.repeat_factor
+                    } else {
+                        v
+                    };
+                    (v, b)
+                })
+                .collect();
+            scored.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
+            group = vec![anchor];
+            group.extend(scored.into_iter().map(|x| x.1).take(size - 1));
+            if !self.is_last(&group) {
+                break;
+            }
+        }
+        if group.len() < size {
+            return None;
+        }
+        self.remember(&group);
         Some(group)
+    }
+
+    fn observe(&mut self, _session: &Session, outcome: &Outcome) {
+        self.mark_seen(&outcome.items());
+    }
+
+    fn skipped(&mut self, _session: &Session, items: &[usize]) {
+        self.mark_seen(items);
     }
 
     fn reads_posterior(&self) -> bool {

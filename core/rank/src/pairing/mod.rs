@@ -44,6 +44,10 @@ pub trait PairingMode: Send {
     /// [`Session::record`]). A pair that was shown and skipped is simply never observed.
     fn observe(&mut self, _session: &Session, _outcome: &Outcome) {}
 
+    /// Tells the mode that `items` were shown and skipped (no result), so it may avoid showing
+    /// them again soon. Only the active mode uses it.
+    fn skipped(&mut self, _session: &Session, _items: &[usize]) {}
+
     /// Whether the mode reads [`Session::posterior`], so the caller should
     /// [`Session::refresh_posterior`] before asking it.
     fn reads_posterior(&self) -> bool {

@@ -22,11 +22,14 @@ pub enum ModeKind {
     Sort,
     /// Ablation: [`NoisySort`] with pivots at the posterior median of their partition.
     SortMedian,
+    /// Ablation: [`Active`] without the rule against repeated pairs (`repeat_factor` 1: a
+    /// seen pair competes on value alone; still never the last pair again).
+    ActiveRepeats,
 }
 
 impl ModeKind {
     /// Every mode, in table order.
-    pub const ALL: [ModeKind; 7] = [
+    pub const ALL: [ModeKind; 8] = [
         ModeKind::Random,
         ModeKind::SmartShuffle,
         ModeKind::Elimination,
@@ -34,6 +37,7 @@ impl ModeKind {
         ModeKind::ActiveInformation,
         ModeKind::Sort,
         ModeKind::SortMedian,
+        ModeKind::ActiveRepeats,
     ];
 
     /// The modes the benchmark runs by default: the original app's three and the active one.
@@ -54,6 +58,7 @@ impl ModeKind {
             ModeKind::ActiveInformation => "active-information",
             ModeKind::Sort => "sort",
             ModeKind::SortMedian => "sort-median",
+            ModeKind::ActiveRepeats => "active-repeats",
         }
     }
 
@@ -78,18 +83,21 @@ impl ModeKind {
             )),
             ModeKind::Sort => Box::new(NoisySort::new(seed, Pivot::Random)),
             ModeKind::SortMedian => Box::new(NoisySort::new(seed, Pivot::PosteriorMedian)),
+            ModeKind::ActiveRepeats => Box::new(Active::with_config(
+                seed,
+                ActiveConfig {
+                    repeat_factor: 1.0,
+                    ..ActiveConfig::default()
+                },
+            )),
         }
     }
 
-    /// The estimate this mode's ranking is read from: the online TrueSkill mean for the
-    /// original app's modes (as it ranks), the converged posterior for the others.
+    /// The estimate this mode's ranking is read from: the converged posterior for every mode,
+    /// as the ranker's page, exports and manifest rank (image-ranker's online TrueSkill mean
+    /// is reported beside it).
     pub fn own_estimate(self) -> Estimate {
-        match self {
-            ModeKind::Random | ModeKind::SmartShuffle | ModeKind::Elimination => {
-                Estimate::TrueSkill
-            }
-            _ => Estimate::Posterior,
-        }
+        Estimate::Posterior
     }
 }
 

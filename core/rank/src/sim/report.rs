@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{Checkpoint, Estimate, ModeKind, RunSpec};
+use crate::rng::Rng;
 
 /// Mean and sample standard deviation over seeds of one (N, σ, mode, estimate, k).
 #[derive(Debug, Clone, PartialEq)]
@@ -101,20 +102,86 @@ pub fn csv(rows: &[Summary]) -> String {
 /// Comparisons per item at which the mean Spearman first reaches `level` (linear
 /// interpolation between measured `k`); `None` if it never does.
 pub fn k_to_reach(rows: &[&Summary], level: f64) -> Option<f64> {
-    let mut prev: Option<&Summary> = None;
-    for r in rows {
-        if r.spearman.0 >= level {
+    let curve: Vec<(u32, f64)> = rows.iter().map(|r| (r.k, r.spearman.0)).collect();
+    k_on_curve(&curve, level)
+}
+
+/// [`k_to_reach`] on (k, mean Spearman) points ascending in k.
+fn k_on_curve(curve: &[(u32, f64)], level: f64) -> Option<f64> {
+    let mut prev: Option<(u32, f64)> = None;
+    for &(k, rho) in curve {
+        if rho >= level {
             return Some(match prev {
-                None => r.k as f64,
-                Some(p) => {
-                    let f = (level - p.spearman.0) / (r.spearman.0 - p.spearman.0);
-                    p.k as f64 + f * (r.k - p.k) as f64
-                }
+                None => k as f64,
+                Some((pk, prho)) => pk as f64 + (level - prho) / (rho - prho) * (k - pk) as f64,
             });
         }
-        prev = Some(r);
+        prev = Some((k, rho));
     }
     None
+}
+
+/// 95 % bootstrap interval (percentiles of 2000 resamples of the seeds, the two modes
+/// resampled together since a seed fixes the truth) of the ratio of comparisons per item to
+/// reach mean Spearman `level`: `num` read from `num_est` over `den` read from `den_est`.
+#[allow(clippy::too_many_arguments)]
+pub fn ratio_interval(
+    specs: &[RunSpec],
+    results: &[Vec<Checkpoint>],
+    items: usize,
+    noise: f64,
+    (num, num_est): (ModeKind, Estimate),
+    (den, den_est): (ModeKind, Estimate),
+    level: f64,
+) -> Option<(f64, f64)> {
+    let per_seed = |m: ModeKind, e: Estimate| -> BTreeMap<u64, Vec<(u32, f64)>> {
+        specs
+            .iter()
+            .zip(results)
+            .filter(|(sp, _)| sp.items == items && sp.noise == noise && sp.mode == m)
+            .map(|(sp, cs)| {
+                let curve = cs
+                    .iter()
+                    .filter(|c| c.estimate == e)
+                    .map(|c| (c.k, c.spearman))
+                    .collect();
+                (sp.seed, curve)
+            })
+            .collect()
+    };
+    let (a, b) = (per_seed(num, num_est), per_seed(den, den_est));
+    let seeds: Vec<u64> = a.keys().filter(|s| b.contains_key(s)).copied().collect();
+    if seeds.len() < 2 {
+        return None;
+    }
+    let mean_curve = |runs: &BTreeMap<u64, Vec<(u32, f64)>>, pick: &[u64]| -> Vec<(u32, f64)> {
+        let first = &runs[&pick[0]];
+        (0..first.len())
+            .map(|i| {
+                let sum: f64 = pick.iter().map(|s| runs[s][i].1).sum();
+                (first[i].0, sum / pick.len() as f64)
+            })
+            .collect()
+    };
+    let mut rng = Rng::new(items as u64, &[noise.to_bits(), 0x626f_6f74]);
+    let mut ratios = Vec::new();
+    for _ in 0..2000 {
+        let pick: Vec<u64> = (0..seeds.len())
+            .map(|_| seeds[rng.below(seeds.len())])
+            .collect();
+        if let (Some(x), Some(y)) = (
+            k_on_curve(&mean_curve(&a, &pick), level),
+            k_on_curve(&mean_curve(&b, &pick), level),
+        ) {
+            ratios.push(x / y);
+        }
+    }
+    if ratios.len() < 1900 {
+        return None; // the level is often not reached: no interval
+    }
+    ratios.sort_by(f64::total_cmp);
+    let at = |q: f64| ratios[((q * ratios.len() as f64) as usize).min(ratios.len() - 1)];
+    Some((at(0.025), at(0.975)))
 }
 
 /// The rows of one (N, σ, mode, estimate), by k.
@@ -148,10 +215,10 @@ pub fn markdown(rows: &[Summary], specs: &[RunSpec], results: &[Vec<Checkpoint>]
         "Mean ± standard deviation over seeds. k = comparisons per item (k·N/2 comparisons in all)."
     )
     .unwrap();
-    writeln!(s, "Each mode is read from its own estimate: the online TrueSkill mean for random, smart-shuffle and").unwrap();
+    writeln!(s, "Every mode is read from the converged posterior mean: TrueSkill's model fitted to all comparisons,").unwrap();
     writeln!(
         s,
-        "elimination (as the original app ranks), the converged posterior mean for the others.\n"
+        "what the ranker's page, exports and manifest rank by. Intervals are 95 % bootstrap intervals over seeds.\n"
     )
     .unwrap();
     for &(items, noise_bits) in &cases {
@@ -165,14 +232,15 @@ pub fn markdown(rows: &[Summary], specs: &[RunSpec], results: &[Vec<Checkpoint>]
         writeln!(s, "### N = {items}, σ = {noise} ({seeds} seeds)\n").unwrap();
         table(&mut s, rows, items, noise, &modes, None);
         reach(&mut s, rows, items, noise, &modes, None);
+        versus_original(&mut s, rows, specs, results, items, noise);
         paired(&mut s, rows, specs, results, items, noise);
     }
     writeln!(
         s,
-        "### Every mode read from the converged posterior (same comparisons)\n"
+        "### Every mode read from the online TrueSkill mean (same comparisons)\n"
     )
     .unwrap();
-    writeln!(s, "Separates the choice of pairs from the estimator: the same runs, ranked by the posterior mean.\n").unwrap();
+    writeln!(s, "What image-ranker's page showed: the same runs, ranked by the online TrueSkill mean (one update per comparison, in order).\n").unwrap();
     for &(items, noise_bits) in &cases {
         let noise = f64::from_bits(noise_bits);
         writeln!(s, "#### N = {items}, σ = {noise}\n").unwrap();
@@ -182,7 +250,7 @@ pub fn markdown(rows: &[Summary], specs: &[RunSpec], results: &[Vec<Checkpoint>]
             items,
             noise,
             &modes,
-            Some(Estimate::Posterior),
+            Some(Estimate::TrueSkill),
         );
         reach(
             &mut s,
@@ -190,7 +258,7 @@ pub fn markdown(rows: &[Summary], specs: &[RunSpec], results: &[Vec<Checkpoint>]
             items,
             noise,
             &modes,
-            Some(Estimate::Posterior),
+            Some(Estimate::TrueSkill),
         );
         writeln!(s).unwrap();
     }
@@ -270,6 +338,53 @@ fn reach(
         write!(s, " smart-shuffle / active = {:.2}×.", b / a).unwrap();
     }
     writeln!(s).unwrap();
+}
+
+/// The headline ratios with intervals: smart shuffle over active, both by the posterior (the
+/// choice of pairs alone), and smart shuffle ranked as image-ranker ranked (online TrueSkill)
+/// over active (what a user of either page sees).
+fn versus_original(
+    s: &mut String,
+    rows: &[Summary],
+    specs: &[RunSpec],
+    results: &[Vec<Checkpoint>],
+    items: usize,
+    noise: f64,
+) {
+    let reach_of = |m: ModeKind, e: Estimate| k_to_reach(&series(rows, items, noise, m, e), 0.9);
+    let Some(active) = reach_of(ModeKind::Active, Estimate::Posterior) else {
+        return;
+    };
+    for (est, what) in [
+        (
+            Estimate::Posterior,
+            "both ranked by the posterior (the pairs alone)",
+        ),
+        (
+            Estimate::TrueSkill,
+            "smart-shuffle ranked by the online TrueSkill mean, as image-ranker's page showed it",
+        ),
+    ] {
+        let Some(smart) = reach_of(ModeKind::SmartShuffle, est) else {
+            continue;
+        };
+        let interval = ratio_interval(
+            specs,
+            results,
+            items,
+            noise,
+            (ModeKind::SmartShuffle, est),
+            (ModeKind::Active, Estimate::Posterior),
+            0.9,
+        )
+        .map_or(String::new(), |(lo, hi)| format!(" [{lo:.2}–{hi:.2}]"));
+        writeln!(
+            s,
+            "Smart-shuffle / active, {what}: {smart:.1} / {active:.1} = {:.2}×{interval}.",
+            smart / active
+        )
+        .unwrap();
+    }
 }
 
 /// Spearman of one run at `k`, read from its mode's own estimate.
