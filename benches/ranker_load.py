@@ -1,6 +1,6 @@
 """Large-folder benchmark of `runner rank`: N generated images (default 2000), the time until the
 folder is loaded, the latency of /api/next and /api/vote over V votes (default 4000) in each
-pairing mode's turn, then a restart: time to replay the log, and whether the rankings after the
+pairing mode's turn, of /api/state (which the page calls with every pair) early and late, then a restart: time to replay the log, and whether the rankings after the
 restart equal the ones before (they must: the session is a function of its log).
 
 Usage: python3 benches/ranker_load.py RUNNER [--images N] [--votes V]   (stdlib only)
@@ -77,10 +77,15 @@ def main():
     rows = []
     modes = ["active", "original", "random", "elimination"]
     per_mode = a.votes // len(modes)
+    state_s = []  # /api/state latency, in vote order
     for mode in modes:
         call(base, "/api/settings", {"mode": mode})
         next_s, vote_s = [], []
         for k in range(per_mode):
+            # The page asks for the state with every pair.
+            t = time.perf_counter()
+            call(base, "/api/state")
+            state_s.append(time.perf_counter() - t)
             t0 = time.perf_counter()
             items = [i["id"] for i in call(base, "/api/next?size=2")["items"]]
             t1 = time.perf_counter()
@@ -106,6 +111,13 @@ def main():
     print("|---|---|---|---|---|")
     for mode, n50, n99, v50, v99 in rows:
         print(f"| {mode} | {n50:.1f} ms | {n99:.1f} ms | {v50:.1f} ms | {v99:.1f} ms |")
+    print()
+    quarter = max(1, len(state_s) // 4)
+    print("| /api/state (the page calls it with every pair) | p50 | p99 |")
+    print("|---|---|---|")
+    for label, part in [(f"votes 0–{quarter}", state_s[:quarter]),
+                        (f"votes {len(state_s) - quarter}–{len(state_s)}", state_s[-quarter:])]:
+        print(f"| {label} | {pct(part, 0.5):.1f} ms | {pct(part, 0.99):.1f} ms |")
     if not same:
         sys.exit("rankings differ after the restart")
 

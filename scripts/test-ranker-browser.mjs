@@ -480,15 +480,62 @@ async function run(base, screenshotPath) {
   process.exit(failed ? 1 : 0);
 }
 
+// ------------------------------------------------------------------ the model prior
+
+/** `runner rank --prior <run>` on a fresh session: the rankings view shows the prior. */
+async function prior(base, count) {
+  const require = createRequire(path.join(process.env.RATEME_NODE_DIR || ".", "package.json"));
+  const { chromium } = require("playwright-core");
+  const url = (p) => new URL(p, base).toString();
+  const browser = await chromium.launch({
+    executablePath: process.env.RATEME_CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+  });
+  let ok = true;
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(url("/rankings"));
+    await page.waitForSelector("#rows tr[data-id]");
+    const summary = await page.textContent("#summary");
+    const shown = await page.isVisible("#rows td.prior");
+    const rows = await page.$$eval("#rows tr[data-id]", (trs) => trs.map((tr) => ({
+      prior: tr.querySelector("td.prior").dataset.value,
+      score: Number(tr.querySelector("td.score").dataset.value),
+      title: tr.querySelector("td.prior").title,
+    })));
+    const problems = [];
+    if (!/prior: \S+ \(r \d\.\d\d\)/.test(summary)) problems.push(`summary "${summary}" does not name the prior`);
+    if (!shown) problems.push("the Prior column is hidden");
+    if (rows.length !== count) problems.push(`${rows.length} rows, expected ${count}`);
+    if (rows.some((r) => r.prior === "" || !r.title.startsWith("model score"))) problems.push("an image without its prior");
+    // No votes yet: the fitted score is the prior.
+    if (rows.some((r) => Math.abs(Number(r.prior) - r.score) > 1e-9)) problems.push("score differs from the prior before any vote");
+    if (errors.length) problems.push(`JavaScript errors: ${errors.join("; ")}`);
+    if (problems.length) {
+      ok = false;
+      console.log(`FAIL the rankings view shows the model prior: ${problems.join("; ")}`);
+    } else {
+      console.log(`ok   the rankings view shows the model prior (${summary.trim()})`);
+    }
+  } finally {
+    await browser.close();
+  }
+  process.exit(ok ? 0 : 1);
+}
+
 // ------------------------------------------------------------------ main
 
 const [command, ...args] = process.argv.slice(2);
 if (command === "make-images") {
   makeImages(args[0], Number(args[1] || 12));
+} else if (command === "prior") {
+  await prior(args[0], Number(args[1]));
 } else if (command === "run") {
   const shotAt = args.indexOf("--screenshot");
   await run(args[0], shotAt >= 0 ? args[shotAt + 1] : null);
 } else {
-  console.error("usage: make-images <dir> [count] | run <url> [--screenshot <out.png>]");
+  console.error("usage: make-images <dir> [count] | run <url> [--screenshot <out.png>] | prior <url> <count>");
   process.exit(2);
 }

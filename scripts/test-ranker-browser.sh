@@ -55,10 +55,57 @@ if [ -z "$url" ]; then
 fi
 echo "ranker at $url"
 
+# Prints the address a ranker logged to $1 (waits for it), or fails.
+address_of() {
+  local log=$1 pid=$2 found=""
+  for _ in $(seq 1 600); do
+    found=$(sed -n 's|^ranker: \(http://127\.0\.0\.1:[0-9]*/\).*|\1|p' "$log" | head -n 1)
+    [ -n "$found" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$found" ] && echo "$found"
+}
+
 rc=0
 node scripts/test-ranker-browser.mjs run "$url" "${extra[@]}" || rc=$?
 if [ "$rc" != 0 ]; then
   echo "--- server output (last 40 lines) ---" >&2
   tail -n 40 "$work/server.log" >&2
 fi
+kill -- -"$server" 2>/dev/null || true
+wait "$server" 2>/dev/null || true
+
+# A model prior: train a tiny model on the discs (target: the disc's number), then rank a fresh
+# session starting from its scores.
+{
+  echo "path,target"
+  for f in "$work"/discs/disc-*.png; do
+    n=$(basename "$f" .png); echo "$f,${n#disc-}"
+  done
+} >"$work/discs.csv"
+cat >"$work/prior.toml" <<EOF
+name = "prior"
+results_dir = "$work/results"
+[defaults]
+batches = 6
+eval_every = 3
+batch_size = 4
+output_dir = "$work/runs"
+head = { plugin = "linear" }
+[defaults.data]
+table = "$work/discs.csv"
+[[runs]]
+name = "tiny"
+backbone = { plugin = "smallconv", variant = "tiny", options = { input_size = 24 } }
+EOF
+(cd "$work" && "$runner" "$work/prior.toml" >"$work/train.log" 2>&1) || {
+  echo "training the prior's model failed:" >&2; tail -n 20 "$work/train.log" >&2; exit 1; }
+(cd "$work" && exec setsid "$runner" rank "$work/discs" --port 0 --db "$work/prior.sqlite" \
+  --prior "$work/runs/tiny" >"$work/prior-server.log" 2>&1) &
+server=$!
+prior_url=$(address_of "$work/prior-server.log" "$server") || {
+  echo "the ranker with --prior did not start; its output:" >&2; cat "$work/prior-server.log" >&2
+  exit 1; }
+node scripts/test-ranker-browser.mjs prior "$prior_url" 12 || rc=$?
 exit "$rc"

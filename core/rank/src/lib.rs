@@ -9,6 +9,7 @@
 //! - [`session`]: the state of a ranking session (ratings, counts, history, removed items).
 //! - [`pairing`]: which pair (or group of four) to show next: random, the original app's ring
 //!   and smart shuffle, sequential elimination, and the active mode.
+//! - [`prior`]: a model's scores turned into calibrated starting ratings.
 //! - [`sim`]: a simulated rater and the benchmark that compares the modes (`rank-sim`).
 //!
 //! No I/O and no web server here; the app wires these together.
@@ -18,6 +19,7 @@ pub mod metrics;
 pub mod normal;
 pub mod pairing;
 pub mod posterior;
+pub mod prior;
 pub mod rng;
 pub mod session;
 pub mod sim;

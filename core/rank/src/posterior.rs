@@ -30,7 +30,8 @@ struct Site {
 /// Gaussian beliefs about every item's skill from all comparisons (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Posterior {
-    prior: Gaussian,
+    /// Each item's belief before any comparison.
+    priors: Vec<Gaussian>,
     beta2: f64,
     margin: f64,
     beliefs: Vec<Gaussian>,
@@ -41,12 +42,21 @@ impl Posterior {
     /// Beliefs about `items` items before any comparison, with `env`'s prior, beta and draw
     /// margin (its tau is not used: skills are static).
     pub fn new(env: &TrueSkill, items: usize) -> Self {
-        let prior = Gaussian::from_mu_sigma(env.mu, env.sigma);
+        Self::with_priors(env, &vec![env.rating(); items])
+    }
+
+    /// Beliefs starting from one prior per item (e.g. a model's calibrated scores, see
+    /// [`crate::prior`]), with `env`'s beta and draw margin.
+    pub fn with_priors(env: &TrueSkill, priors: &[Rating]) -> Self {
+        let priors: Vec<Gaussian> = priors
+            .iter()
+            .map(|r| Gaussian::from_mu_sigma(r.mu, r.sigma))
+            .collect();
         Posterior {
-            prior,
             beta2: env.beta * env.beta,
             margin: env.draw_margin(2),
-            beliefs: vec![prior; items],
+            beliefs: priors.clone(),
+            priors,
             sites: Vec::new(),
         }
     }
@@ -180,7 +190,7 @@ impl Posterior {
     /// Forgets every comparison (beliefs back to the prior).
     pub fn clear(&mut self) {
         self.sites.clear();
-        self.beliefs.iter_mut().for_each(|g| *g = self.prior);
+        self.beliefs.clone_from(&self.priors);
     }
 }
 

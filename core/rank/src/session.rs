@@ -62,6 +62,8 @@ pub enum Status {
 #[derive(Debug, Clone)]
 pub struct Session {
     env: TrueSkill,
+    /// Each item's rating before any result (the environment's, or a model's prior).
+    priors: Vec<Rating>,
     ratings: Vec<Rating>,
     counts: Vec<u32>,
     upvotes: Vec<u32>,
@@ -76,17 +78,30 @@ pub struct Session {
 impl Session {
     /// A session over `items` items, all new, with TrueSkill environment `env`.
     pub fn new(env: TrueSkill, items: usize) -> Self {
+        Self::with_priors(env, vec![env.rating(); items])
+    }
+
+    /// A session whose items start from `priors` (one per item) instead of the environment's
+    /// rating: the online ratings and the posterior both start there.
+    pub fn with_priors(env: TrueSkill, priors: Vec<Rating>) -> Self {
+        let items = priors.len();
         Session {
             env,
-            ratings: vec![env.rating(); items],
+            ratings: priors.clone(),
             counts: vec![0; items],
             upvotes: vec![0; items],
             downvotes: vec![0; items],
             status: vec![Status::Active; items],
             history: Vec::new(),
-            posterior: Posterior::new(&env, items),
+            posterior: Posterior::with_priors(&env, &priors),
+            priors,
             swept_at: 0,
         }
+    }
+
+    /// Each item's rating before any result.
+    pub fn priors(&self) -> &[Rating] {
+        &self.priors
     }
 
     /// Number of items (whatever their status).
@@ -239,7 +254,7 @@ impl Session {
     /// Recomputes ratings, counts and the posterior from the history.
     fn replay(&mut self) {
         let n = self.len();
-        self.ratings = vec![self.env.rating(); n];
+        self.ratings.clone_from(&self.priors);
         self.counts = vec![0; n];
         self.upvotes = vec![0; n];
         self.downvotes = vec![0; n];

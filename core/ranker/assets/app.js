@@ -585,6 +585,7 @@
       if (st) {
         parts.push(`${st.comparisons} comparisons`);
         if (st.mode) parts.push(`mode ${st.mode}`);
+        if (st.prior) parts.push(`prior: ${st.prior.run.split('/').filter(Boolean).pop()} (r ${st.prior.correlation.toFixed(2)})`);
         showFolder(st.folder);
       }
       $('#summary').textContent = parts.join(' · ');
@@ -608,13 +609,14 @@
       // conservative one or the online TrueSkill values.
       const rankKey = { fit_conservative: 'fit_conservative', mu: 'mu', sigma: 'mu', conservative: 'conservative' }[R.sort.key] || 'fit_mu';
       $('#rankings').classList.toggle('show-online', R.online);
+      $('#rankings').classList.toggle('has-prior', Boolean(R.state && R.state.prior));
       // Removed images keep their scores but take no rank.
       const ranked = rows.filter((r) => r.state !== 'removed');
       const rank = new Map(ranked.sort((a, b) => b[rankKey] - a[rankKey] || a.id - b.id).map((r, i) => [r.id, i + 1]));
       const needle = R.filter.toLowerCase();
       const shown = rows.filter((r) => !needle || r.name.toLowerCase().includes(needle)).sort(compare);
       if (!shown.length) {
-        tbody.replaceChildren(h('tr', null, h('td', { colspan: 13, class: 'empty' },
+        tbody.replaceChildren(h('tr', null, h('td', { colspan: 14, class: 'empty' },
           rows.length ? 'No image matches.' : 'No images yet.')));
         return;
       }
@@ -626,6 +628,9 @@
         h('td', { class: 'num score', dataset: { value: r.fit_mu } }, fmt(r.fit_mu)),
         h('td', { class: 'num score-sd', dataset: { value: r.fit_sigma } }, fmt(r.fit_sigma)),
         h('td', { class: 'num score-conservative', dataset: { value: r.fit_conservative } }, fmt(r.fit_conservative)),
+        h('td', { class: 'num prior', dataset: { value: r.prior_mu ?? '' },
+          title: r.prior_score != null ? `model score ${r.prior_score.toFixed(3)}, ± ${fmt(r.prior_sigma)}` : 'no model score' },
+          fmt(r.prior_mu)),
         h('td', { class: 'num online mu', dataset: { value: r.mu } }, fmt(r.mu)),
         h('td', { class: 'num online sigma', dataset: { value: r.sigma } }, fmt(r.sigma)),
         h('td', { class: 'num opt comparisons' }, r.comparisons),
@@ -662,7 +667,7 @@
         if (st.loading) {
           body.dataset.view = 'loading';
           const { done = 0, total = 0 } = st.loading;
-          tbody.replaceChildren(h('tr', null, h('td', { colspan: 13, class: 'empty' },
+          tbody.replaceChildren(h('tr', null, h('td', { colspan: 14, class: 'empty' },
             total ? `Loading images ${done} / ${total}…` : 'Loading images…')));
           setTimeout(load, 500);
           return;
@@ -676,7 +681,7 @@
           setTimeout(load, 500); // still loading the folder
           return;
         }
-        tbody.replaceChildren(h('tr', null, h('td', { colspan: 13, class: 'empty' }, `Could not load the rankings: ${err.message}`)));
+        tbody.replaceChildren(h('tr', null, h('td', { colspan: 14, class: 'empty' }, `Could not load the rankings: ${err.message}`)));
       }
     }
 

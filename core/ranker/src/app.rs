@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rateme_rank::pairing::{Active, Elimination, Original, PairingMode, RandomPairs};
 use rateme_rank::posterior::Posterior;
 use rateme_rank::session::{Outcome, Session, Status};
-use rateme_rank::trueskill::TrueSkill;
+use rateme_rank::trueskill::{Rating, TrueSkill};
 use serde::Serialize;
 
 use crate::folder::{self, FileState};
@@ -98,6 +98,22 @@ pub struct Settings {
     pub env: TrueSkill,
     /// Seed of the pairing modes.
     pub seed: u64,
+    /// A model's scores to start from (`runner rank --prior`); `None` keeps the prior stored
+    /// with the session, if any.
+    pub prior: Option<ModelPrior>,
+}
+
+/// A trained model's opinion of the images: the session's starting point. Stored with the
+/// session, so a restart keeps it and the session stays a function of what it stored.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct ModelPrior {
+    /// The run whose model scored the images.
+    pub run: String,
+    /// Correlation of its scores with the truth the calibration assumes (from the run's
+    /// validation Spearman).
+    pub correlation: f64,
+    /// The model's score of each image (path relative to the folder).
+    pub scores: std::collections::BTreeMap<String, f64>,
 }
 
 /// One image as the page sees it.
@@ -124,6 +140,12 @@ pub struct ImageRow {
     pub fit_sigma: f64,
     /// fit_mu − 3·fit_sigma, the conservative score.
     pub fit_conservative: f64,
+    /// The model prior's score of the image (`runner rank --prior`).
+    pub prior_score: Option<f64>,
+    /// The starting rating the prior gave it: mean.
+    pub prior_mu: Option<f64>,
+    /// And deviation.
+    pub prior_sigma: Option<f64>,
     /// Comparisons taken part in.
     pub comparisons: u32,
     /// Times preferred.
@@ -172,6 +194,10 @@ pub struct Ranker {
     comparisons: usize,
     /// The fitted posterior's (mean, sd) per image, and the log length it was fitted at.
     fitted: Option<(usize, Vec<(f64, f64)>)>,
+    /// The model prior in effect, if any.
+    prior: Option<ModelPrior>,
+    /// Each image's starting rating (the environment's without a prior).
+    priors: Vec<Rating>,
     /// Groups shown and skipped since the last start over (the active mode avoids them).
     skips: Vec<Vec<usize>>,
 }
@@ -199,7 +225,29 @@ impl Ranker {
             .and_then(|m| ModeName::parse(&m))
             .unwrap_or(ModeName::Active);
         let auto_shuffle = store.get("auto_shuffle")?.is_none_or(|v| v == "true");
-        let session = Session::new(settings.env, images.len());
+        // The prior in effect is always the one read back from the store, so a restart (which
+        // reads it) starts from the very same numbers as the first run.
+        if let Some(p) = &settings.prior {
+            store.set(
+                "prior",
+                &serde_json::to_string(p).expect("a prior serialises"),
+            )?;
+        }
+        let prior: Option<ModelPrior> = match store.get("prior")? {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                AppError::Bad(format!("the session's stored prior is unreadable: {e}"))
+            })?),
+            None => None,
+        };
+        let priors = match &prior {
+            Some(p) => {
+                let scores: Vec<Option<f64>> =
+                    images.iter().map(|i| p.scores.get(i).copied()).collect();
+                rateme_rank::prior::calibrated(&settings.env, &scores, p.correlation)
+            }
+            None => vec![settings.env.rating(); images.len()],
+        };
+        let session = Session::with_priors(settings.env, priors.clone());
         let mut r = Self {
             mode: Mode::new(mode_name, settings.seed, auto_shuffle),
             settings,
@@ -212,6 +260,8 @@ impl Ranker {
             auto_shuffle,
             comparisons: 0,
             fitted: None,
+            prior,
+            priors,
             skips: Vec::new(),
         };
         r.rebuild();
@@ -234,7 +284,7 @@ impl Ranker {
         let n = self.images.len();
         let undone = self.undone();
         let fresh = |images: &[FileState]| {
-            let mut s = Session::new(self.settings.env, n);
+            let mut s = Session::with_priors(self.settings.env, self.priors.clone());
             for (i, f) in images.iter().enumerate() {
                 if !matches!(f, FileState::Ok { .. }) {
                     s.exclude(i);
@@ -531,6 +581,11 @@ impl Ranker {
         self.auto_shuffle
     }
 
+    /// The model prior in effect, if any.
+    pub fn prior(&self) -> Option<&ModelPrior> {
+        self.prior.as_ref()
+    }
+
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -557,6 +612,11 @@ impl Ranker {
     pub fn rankings(&mut self) -> Vec<ImageRow> {
         let fit = self.fit().to_vec();
         let s = &self.session;
+        let prior_score = |i: usize| {
+            self.prior
+                .as_ref()
+                .and_then(|p| p.scores.get(&self.images[i]).copied())
+        };
         let mut rows: Vec<ImageRow> = (0..self.images.len())
             .map(|i| {
                 let r = s.ratings()[i];
@@ -578,6 +638,9 @@ impl Ranker {
                     fit_mu: fit[i].0,
                     fit_sigma: fit[i].1,
                     fit_conservative: fit[i].0 - 3.0 * fit[i].1,
+                    prior_score: prior_score(i),
+                    prior_mu: prior_score(i).map(|_| self.priors[i].mu),
+                    prior_sigma: prior_score(i).map(|_| self.priors[i].sigma),
                     comparisons: s.counts()[i],
                     up: s.upvotes()[i],
                     down: s.downvotes()[i],
@@ -596,7 +659,7 @@ impl Ranker {
         let stamp = self.log.len();
         if self.fitted.as_ref().is_none_or(|(at, _)| *at != stamp) {
             let n = self.images.len();
-            let mut p = Posterior::new(&self.settings.env, n);
+            let mut p = Posterior::with_priors(&self.settings.env, &self.priors);
             for o in self.session.history() {
                 match o {
                     Outcome::Win { winner, loser } => p.add(*winner, *loser, false),
@@ -839,6 +902,7 @@ pub fn open_folder(root: &Path, db: &Path, env: TrueSkill, seed: u64) -> Result<
         root: root.to_owned(),
         env,
         seed,
+        prior: None,
     };
     Ranker::open(settings, store, &listed, |p| folder::check(root, p)).map_err(|e| e.to_string())
 }

@@ -15,5 +15,5 @@ pub mod folder;
 pub mod server;
 pub mod store;
 
-pub use app::{Ranker, Settings, open_folder};
+pub use app::{ModelPrior, Ranker, Settings, open_folder};
 pub use server::{ServeOptions, serve};

@@ -213,6 +213,7 @@ async fn state(State(s): State<AppState>) -> Response {
             "folder": null, "images": 0, "active": 0, "unreadable": [], "comparisons": 0,
             "planned": 0, "loading": loading.map(|(d, t)| json!({"done": d, "total": t})),
             "error": load_error, "mode": null, "auto_shuffle": false, "mu0": 0.0, "sigma0": 0.0,
+            "prior": null,
         }));
     }
     with_ranker(s, |r| {
@@ -243,6 +244,9 @@ async fn state(State(s): State<AppState>) -> Response {
             "auto_shuffle": r.auto_shuffle(),
             "mu0": env.mu,
             "sigma0": env.sigma,
+            "prior": r.prior().map(|p| json!({
+                "run": p.run, "correlation": p.correlation, "images": p.scores.len(),
+            })),
         })))
     })
     .await

@@ -42,10 +42,16 @@ impl Drop for Ranker {
 
 /// Starts `runner rank <folder>` on a free port and waits until the folder is loaded.
 fn start(folder: &Path, db: &Path) -> Ranker {
+    start_with(folder, db, &[])
+}
+
+/// [`start`] with more arguments.
+fn start_with(folder: &Path, db: &Path, extra: &[&std::ffi::OsStr]) -> Ranker {
     let mut child = Command::new(env!("CARGO_BIN_EXE_runner"))
         .args(["rank", "--port", "0", "--db"])
         .arg(db)
         .arg(folder)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -383,6 +389,59 @@ fn simulated_votes_export_a_manifest_the_runner_trains_on() {
     );
 
     common::train_tiny_on(&manifest, d, "ranked");
+    check_model_prior(&folder, &d.join("runs/small"), d);
+}
+
+/// `runner rank --prior <run>`: every image starts from the run's calibrated score, the page's
+/// state names the prior, and a restart without `--prior` keeps it.
+fn check_model_prior(folder: &Path, run: &Path, d: &Path) {
+    assert!(run.join("summary.json").exists(), "{}", run.display());
+    let db = d.join("prior.sqlite");
+    let rows = |r: &Ranker| -> Vec<Value> {
+        r.json("GET", "/api/rankings", json!(null)).unwrap()["rows"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let first = {
+        let r = start_with(folder, &db, &["--prior".as_ref(), run.as_os_str()]);
+        let state: Value = serde_json::from_slice(&r.get("/api/state").unwrap().1).unwrap();
+        let prior = &state["prior"];
+        assert_eq!(prior["images"], json!(24), "{state}");
+        let r_cal = prior["correlation"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&r_cal), "{state}");
+        let rows = rows(&r);
+        // Before any vote the fitted scores are the priors, so the ranking is the model's.
+        let score = |x: &Value, k: &str| x[k].as_f64().unwrap();
+        for w in rows.windows(2) {
+            assert!(score(&w[0], "prior_score") >= score(&w[1], "prior_score"));
+        }
+        for x in &rows {
+            assert!(
+                (score(x, "fit_mu") - score(x, "prior_mu")).abs() < 1e-9,
+                "{x}"
+            );
+            assert!((score(x, "mu") - score(x, "prior_mu")).abs() < 1e-12, "{x}");
+            let width = 8.33 * (1.0 - r_cal * r_cal).sqrt().max(0.1);
+            assert!((score(x, "prior_sigma") - width).abs() < 1e-9, "{x}");
+        }
+        rows
+    };
+    let again = start(folder, &db);
+    assert_eq!(rows(&again), first, "the prior did not survive a restart");
+    // A missing run is one clear line before anything starts.
+    let o = Command::new(env!("CARGO_BIN_EXE_runner"))
+        .args(["rank", "--port", "0", "--prior"])
+        .arg(d.join("no-such-run"))
+        .arg(folder)
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("summary.json") && err.contains("no-such-run"),
+        "{err}"
+    );
 }
 
 /// The rankings exports rank by the fitted posterior unless asked for the online values, and

@@ -30,7 +30,7 @@ use crate::metrics::{kendall, spearman};
 use crate::normal::cdf;
 use crate::rng::Rng;
 use crate::session::{Outcome, Session};
-use crate::trueskill::TrueSkill;
+use crate::trueskill::{Rating, TrueSkill};
 
 /// One simulated session.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +84,28 @@ pub fn truth(items: usize, seed: u64) -> Vec<f64> {
     (0..items).map(|_| rng.normal()).collect()
 }
 
+/// Starting ratings from a simulated model whose scores correlate `correlation` with `truth`
+/// (`correlation·t + sqrt(1 − correlation²)·e`, `e` standard normal, truth standardised),
+/// calibrated as if the correlation were `told` ([`crate::prior::calibrated`]).
+pub fn model_prior(
+    env: &TrueSkill,
+    truth: &[f64],
+    correlation: f64,
+    told: f64,
+    seed: u64,
+) -> Vec<Rating> {
+    let n = truth.len() as f64;
+    let mean = truth.iter().sum::<f64>() / n;
+    let sd = (truth.iter().map(|t| (t - mean) * (t - mean)).sum::<f64>() / n).sqrt();
+    let mut rng = Rng::new(seed, &[0x7072_696f, truth.len() as u64]);
+    let noise = (1.0 - correlation * correlation).max(0.0).sqrt();
+    let scores: Vec<Option<f64>> = truth
+        .iter()
+        .map(|t| Some(correlation * (t - mean) / sd + noise * rng.normal()))
+        .collect();
+    crate::prior::calibrated(env, &scores, told)
+}
+
 /// Runs one session; returns a checkpoint per `k` and estimate.
 pub fn run(spec: &RunSpec) -> Vec<Checkpoint> {
     let env = TrueSkill::image_ranker();
@@ -98,7 +120,12 @@ pub fn run(spec: &RunSpec) -> Vec<Checkpoint> {
         ],
     );
     let mut mode = spec.mode.build(spec.seed);
-    let mut session = Session::new(env, spec.items);
+    let mut session = match spec.mode.prior() {
+        None => Session::new(env, spec.items),
+        Some((correlation, told)) => {
+            Session::with_priors(env, model_prior(&env, &truth, correlation, told, spec.seed))
+        }
+    };
     let mut out = Vec::new();
     let mut made = 0;
     for &k in &spec.ks {

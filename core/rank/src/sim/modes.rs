@@ -25,11 +25,20 @@ pub enum ModeKind {
     /// Ablation: [`Active`] without the rule against repeated pairs (`repeat_factor` 1: a
     /// seen pair competes on value alone; still never the last pair again).
     ActiveRepeats,
+    /// [`Active`] starting from a model's prior whose scores correlate 0.5 with the truth
+    /// (calibrated with that correlation, [`crate::prior`]).
+    ActivePrior50,
+    /// The same with correlation 0.8.
+    ActivePrior80,
+    /// The same with correlation 0.95.
+    ActivePrior95,
+    /// A wrong prior: scores correlate −0.8 with the truth, and the calibration is told +0.8.
+    ActiveWrongPrior,
 }
 
 impl ModeKind {
     /// Every mode, in table order.
-    pub const ALL: [ModeKind; 8] = [
+    pub const ALL: [ModeKind; 12] = [
         ModeKind::Random,
         ModeKind::SmartShuffle,
         ModeKind::Elimination,
@@ -38,6 +47,10 @@ impl ModeKind {
         ModeKind::Sort,
         ModeKind::SortMedian,
         ModeKind::ActiveRepeats,
+        ModeKind::ActivePrior50,
+        ModeKind::ActivePrior80,
+        ModeKind::ActivePrior95,
+        ModeKind::ActiveWrongPrior,
     ];
 
     /// The modes the benchmark runs by default: the original app's three and the active one.
@@ -59,6 +72,22 @@ impl ModeKind {
             ModeKind::Sort => "sort",
             ModeKind::SortMedian => "sort-median",
             ModeKind::ActiveRepeats => "active-repeats",
+            ModeKind::ActivePrior50 => "active+prior0.5",
+            ModeKind::ActivePrior80 => "active+prior0.8",
+            ModeKind::ActivePrior95 => "active+prior0.95",
+            ModeKind::ActiveWrongPrior => "active+wrong-prior",
+        }
+    }
+
+    /// The model prior a run of this mode starts from: (true correlation of the model's
+    /// scores with the hidden scores, correlation the calibration is told).
+    pub fn prior(self) -> Option<(f64, f64)> {
+        match self {
+            ModeKind::ActivePrior50 => Some((0.5, 0.5)),
+            ModeKind::ActivePrior80 => Some((0.8, 0.8)),
+            ModeKind::ActivePrior95 => Some((0.95, 0.95)),
+            ModeKind::ActiveWrongPrior => Some((-0.8, 0.8)),
+            _ => None,
         }
     }
 
@@ -83,6 +112,10 @@ impl ModeKind {
             )),
             ModeKind::Sort => Box::new(NoisySort::new(seed, Pivot::Random)),
             ModeKind::SortMedian => Box::new(NoisySort::new(seed, Pivot::PosteriorMedian)),
+            ModeKind::ActivePrior50
+            | ModeKind::ActivePrior80
+            | ModeKind::ActivePrior95
+            | ModeKind::ActiveWrongPrior => Box::new(Active::new(seed)),
             ModeKind::ActiveRepeats => Box::new(Active::with_config(
                 seed,
                 ActiveConfig {

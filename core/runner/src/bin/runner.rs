@@ -1,7 +1,7 @@
 //! `runner`: trains the runs of an experiment file (the embedded demo when none is given),
 //! writes the results table, regenerates the README table, predicts scores for new images.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -225,6 +225,14 @@ struct RankArgs {
     /// The manifest's target: mu, or conservative (mu − 3σ).
     #[arg(long, default_value = "mu")]
     score: String,
+    /// Start from a trained run's scores: its model scores every image (as `predict` does),
+    /// and the scores, calibrated by the run's validation Spearman, become each image's
+    /// starting rating, which the active mode uses. Stored with the session.
+    #[arg(long, value_name = "RUN_DIR")]
+    prior: Option<PathBuf>,
+    /// Plugin directory for `--prior` (default: next to the runner).
+    #[arg(long)]
+    plugins: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -668,17 +676,77 @@ fn rank(a: RankArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::SUCCESS);
     }
+    let prior = match &a.prior {
+        Some(run) => Some(model_prior(run, &a.folder, a.plugins.clone())?),
+        None => None,
+    };
     rateme_ranker::serve(rateme_ranker::ServeOptions {
         settings: rateme_ranker::Settings {
             root: a.folder,
             env,
             seed: a.seed,
+            prior,
         },
         db,
         addr: std::net::SocketAddr::new(a.host, a.port),
     })
     .map_err(anyhow::Error::msg)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Scores every readable image of `folder` with the model of `run` and reads the run's
+/// validation Spearman for the calibration.
+fn model_prior(
+    run: &Path,
+    folder: &Path,
+    plugins: Option<PathBuf>,
+) -> Result<rateme_ranker::ModelPrior> {
+    let summary_path = run.join("summary.json");
+    let summary: serde_json::Value = std::fs::read(&summary_path)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(serde_json::from_slice(&b)?))
+        .with_context(|| {
+            format!(
+                "--prior {}: no readable summary.json; give a finished run's folder (runs/<experiment>/<run>)",
+                run.display()
+            )
+        })?;
+    let rho = summary["spearman"].as_f64().with_context(|| {
+        format!(
+            "{}: no validation `spearman`; the prior is calibrated by it",
+            summary_path.display()
+        )
+    })?;
+    let correlation = rateme_rank::prior::pearson_from_spearman(rho).clamp(0.0, 1.0);
+    let host = host_for(plugins)?;
+    let predictor = rateme::Predictor::load(run, &host, &DeviceSpec::Cpu)?;
+    let listed = rateme_ranker::folder::list(folder)
+        .with_context(|| format!("listing {}", folder.display()))?;
+    let usable: Vec<String> = listed
+        .into_iter()
+        .filter(|p| {
+            matches!(
+                rateme_ranker::folder::check(folder, p),
+                rateme_ranker::folder::FileState::Ok { .. }
+            )
+        })
+        .collect();
+    eprintln!(
+        "prior: scoring {} images with {} (validation Spearman {rho:.3}, correlation {correlation:.3})",
+        usable.len(),
+        run.display()
+    );
+    let paths: Vec<PathBuf> = usable.iter().map(|p| folder.join(p)).collect();
+    let scores = predictor.predict_paths(&paths)?;
+    Ok(rateme_ranker::ModelPrior {
+        run: run.display().to_string(),
+        correlation,
+        scores: usable
+            .into_iter()
+            .zip(scores)
+            .map(|(p, s)| (p, f64::from(s)))
+            .collect(),
+    })
 }
 
 fn list_plugins(plugins: Option<PathBuf>) -> Result<ExitCode> {
