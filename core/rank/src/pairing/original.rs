@@ -21,8 +21,11 @@ use super::{PairingMode, ordered, pair_index};
 use crate::rng::{Rng, mix};
 use crate::session::{Outcome, Session};
 
-/// Pairs kept from one scan of all pairs; the head is served from them until the next shuffle.
+/// Pairs kept from one scan; the head is served from them until the next shuffle.
 const BUFFER: usize = 8;
+
+/// Positions of the pairs after the ring start here (ring pairs are numbered from 0).
+const RING_END: u64 = 1 << 63;
 
 /// The original app's list with smart shuffle (see the module docs).
 #[derive(Debug, Clone)]
@@ -113,12 +116,69 @@ impl Original {
     fn position(&self, a: usize, b: usize) -> u64 {
         match self.ring.get(&ordered(a, b)) {
             Some(&k) => k as u64,
-            None => (1 << 63) | (mix(self.seed ^ mix(pair_index(a, b) as u64)) >> 1),
+            None => RING_END | (mix(self.seed ^ mix(pair_index(a, b) as u64)) >> 1),
         }
     }
 
-    /// Refills the buffer with the first unshown pairs of active items in list order.
+    /// Refills the buffer with the first unshown pairs of active items in list order: the
+    /// `BUFFER` smallest (key, position). Not a scan of all pairs: the ring pairs are taken
+    /// first (positions below every other pair's), then the other pairs are walked in order of
+    /// score, each item's partners outward from it, and a walk stops once a lower bound of the
+    /// key (the score gap plus the counts' share with the smallest count) cannot beat the
+    /// `BUFFER`-th pair any more. Exactly the order of a full scan (`tests` compare the two).
     fn scan(&mut self, session: &Session) {
+        let active = session.active_items();
+        let n = session.len();
+        let (mu, count) = match &self.snapshot {
+            Some((mu, count)) => (mu.clone(), count.clone()),
+            None => (vec![0.0; n], vec![0; n]),
+        };
+        let key = |a: usize, b: usize| (mu[a] - mu[b]).abs() + 0.8 * (count[a] + count[b]) as f64;
+        // The BUFFER smallest (key, position), kept sorted.
+        let mut best: Vec<(f64, u64, usize, usize)> = Vec::with_capacity(BUFFER + 1);
+        let offer = |best: &mut Vec<(f64, u64, usize, usize)>, entry: (f64, u64, usize, usize)| {
+            if best.len() == BUFFER
+                && (entry.0, entry.1) >= (best[BUFFER - 1].0, best[BUFFER - 1].1)
+            {
+                return;
+            }
+            let at = best.partition_point(|e| (e.0, e.1) < (entry.0, entry.1));
+            best.insert(at, entry);
+            best.truncate(BUFFER);
+        };
+        for (&(a, b), &k) in &self.ring {
+            if session.is_active(a) && session.is_active(b) && !self.is_shown(a, b) {
+                offer(&mut best, (key(a, b), k as u64, a, b));
+            }
+        }
+        let mut by_score = active.clone();
+        by_score.sort_by(|&a, &b| mu[a].total_cmp(&mu[b]).then(a.cmp(&b)));
+        let least = active.iter().map(|&i| count[i]).min().unwrap_or(0);
+        for (x, &a) in by_score.iter().enumerate() {
+            for &b in &by_score[x + 1..] {
+                // Every pair from here on has a key of at least `bound`.
+                let bound = (mu[b] - mu[a]) + 0.8 * (count[a] + least) as f64;
+                if best.len() == BUFFER {
+                    let (k, pos) = (best[BUFFER - 1].0, best[BUFFER - 1].1);
+                    // Past the bound; or level with it, where only a ring pair (all offered
+                    // above) could come first.
+                    if bound > k || (bound == k && pos < RING_END) {
+                        break;
+                    }
+                }
+                let (lo, hi) = ordered(a, b);
+                if self.is_shown(lo, hi) || self.ring.contains_key(&(lo, hi)) {
+                    continue;
+                }
+                offer(&mut best, (key(lo, hi), self.position(lo, hi), lo, hi));
+            }
+        }
+        self.buffer = best.into_iter().rev().map(|e| (e.2, e.3)).collect();
+    }
+
+    /// The old full scan, kept as the reference the walk is tested against.
+    #[cfg(test)]
+    fn scan_all(&self, session: &Session) -> Vec<(usize, usize)> {
         let active = session.active_items();
         let key = |a: usize, b: usize| -> f64 {
             match &self.snapshot {
@@ -126,26 +186,20 @@ impl Original {
                 Some((mu, count)) => (mu[a] - mu[b]).abs() + 0.8 * (count[a] + count[b]) as f64,
             }
         };
-        // The BUFFER smallest (key, position), kept sorted.
-        let mut best: Vec<(f64, u64, usize, usize)> = Vec::with_capacity(BUFFER + 1);
+        let mut all: Vec<(f64, u64, usize, usize)> = Vec::new();
         for (x, &a) in active.iter().enumerate() {
             for &b in &active[x + 1..] {
-                if self.is_shown(a, b) {
-                    continue;
-                }
-                let k = key(a, b);
-                if best.len() == BUFFER && k > best[BUFFER - 1].0 {
-                    continue;
-                }
-                let entry = (k, self.position(a, b), a, b);
-                let at = best.partition_point(|e| (e.0, e.1) < (entry.0, entry.1));
-                if at < BUFFER {
-                    best.insert(at, entry);
-                    best.truncate(BUFFER);
+                if !self.is_shown(a, b) {
+                    all.push((key(a, b), self.position(a, b), a, b));
                 }
             }
         }
-        self.buffer = best.into_iter().rev().map(|e| (e.2, e.3)).collect();
+        all.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        all.into_iter()
+            .take(BUFFER)
+            .rev()
+            .map(|e| (e.2, e.3))
+            .collect()
     }
 
     fn take(&mut self, session: &Session) -> Option<(usize, usize)> {
@@ -225,6 +279,47 @@ impl PairingMode for Original {
             self.since_shuffle += 1;
             if self.since_shuffle >= every {
                 self.smart_shuffle(session);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trueskill::TrueSkill;
+
+    #[test]
+    fn the_walk_finds_what_a_full_scan_finds() {
+        for seed in 0..12u64 {
+            let n = [7, 30, 61][seed as usize % 3];
+            let mut s = Session::new(TrueSkill::image_ranker(), n);
+            let mut mode = Original::with_auto_shuffle(seed, Some(3));
+            let mut rng = Rng::new(seed, &[5]);
+            for step in 0..(n * 4) {
+                if step == n {
+                    s.exclude(seed as usize % n);
+                }
+                let Some((a, b)) = mode.next_pair(&s) else {
+                    break;
+                };
+                let o = if rng.uniform() < 0.7 {
+                    Outcome::Win {
+                        winner: a.max(b),
+                        loser: a.min(b),
+                    }
+                } else {
+                    Outcome::Win {
+                        winner: a.min(b),
+                        loser: a.max(b),
+                    }
+                };
+                s.record(o.clone());
+                mode.observe(&s, &o);
+                // Compare both ways of filling the buffer in the current state.
+                let want = mode.scan_all(&s);
+                mode.scan(&s);
+                assert_eq!(mode.buffer, want, "seed {seed}, n {n}, step {step}");
             }
         }
     }
