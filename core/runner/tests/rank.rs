@@ -263,7 +263,9 @@ fn eight_voters_and_a_sigkill_lose_and_double_nothing() {
     let acked = sent.iter().flatten().filter(|s| s.3).count();
     let unacked: Vec<&(String, Vec<u64>, u64, bool)> =
         sent.iter().flatten().filter(|s| !s.3).collect();
-    assert!(acked >= 60, "{acked}");
+    // The server had committed 60 votes; each of the 8 voters may have one of them whose answer
+    // the kill cut off (committed, not acknowledged), so at least 52 were acknowledged.
+    assert!(acked + 8 >= 60, "{acked}");
 
     // Restart; every voter retries its unacknowledged vote with the same uid.
     let r = start(&root, &db);
