@@ -251,10 +251,12 @@ impl Active {
         self.seen.contains(&ordered(a, b))
     }
 
+    /// Whether `items` (distinct) are the pair or group returned last, in any order. No
+    /// allocation: it runs for every candidate pair.
     fn is_last(&self, items: &[usize]) -> bool {
-        let mut sorted = items.to_vec();
-        sorted.sort_unstable();
-        self.last.as_deref() == Some(sorted.as_slice())
+        self.last
+            .as_deref()
+            .is_some_and(|last| last.len() == items.len() && items.iter().all(|i| last.contains(i)))
     }
 
     fn remember(&mut self, items: &[usize]) {
