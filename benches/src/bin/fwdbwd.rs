@@ -1,18 +1,31 @@
 //! Forward+backward throughput of one backbone plugin: `fwdbwd <plugin dir> <backbone> <variant>
-//! <batch> <iterations>` prints `images_per_s <value> <input size>` (after one warm-up iteration). Run by
-//! `benches/backbones.sh` side by side with PyTorch (the second number is the input size).
+//! <batch> <iterations> [device]` prints `images_per_s <value> <input size>` (after one warm-up
+//! iteration). The device is a run's `device` value (`cpu`, the default, or `tch-cpu` / `cuda` in
+//! a `tch` build). Run by `benches/backbones.sh` side by side with PyTorch (the second number is
+//! the input size).
 
 use std::time::Instant;
 
+use rateme::device::DeviceSpec;
 use rateme::plugins::PluginHost;
 use rateme::sdk::BuildContext;
-use rateme::sdk::burn::tensor::{Device, Distribution, Tensor};
+use rateme::sdk::burn::tensor::{Distribution, Tensor};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, dir, backbone, variant, batch, iterations] = &args[..] else {
-        eprintln!("usage: fwdbwd <plugin dir> <backbone> <variant> <batch> <iterations>");
-        std::process::exit(2);
+    let (dir, backbone, variant, batch, iterations, device) = match &args[..] {
+        [_, dir, backbone, variant, batch, iterations] => {
+            (dir, backbone, variant, batch, iterations, "cpu")
+        }
+        [_, dir, backbone, variant, batch, iterations, device] => {
+            (dir, backbone, variant, batch, iterations, device.as_str())
+        }
+        _ => {
+            eprintln!(
+                "usage: fwdbwd <plugin dir> <backbone> <variant> <batch> <iterations> [device]"
+            );
+            std::process::exit(2);
+        }
     };
     let batch: usize = batch.parse().expect("batch");
     let iterations: usize = iterations.parse().expect("iterations");
@@ -23,7 +36,10 @@ fn main() {
         .registry
         .get_backbone(backbone)
         .expect("backbone plugin");
-    let device = Device::default().autodiff();
+    let device = DeviceSpec::parse(device)
+        .and_then(|spec| spec.device())
+        .unwrap_or_else(|e| panic!("device: {e}"))
+        .autodiff();
     let ctx = BuildContext {
         device: device.clone(),
         seed: 0,

@@ -12,7 +12,6 @@
 //! has validation MSE ≈ noise_std² and MAE ≈ 0.8·noise_std; always predicting the mean scores
 //! MAE ≈ 0.8·sqrt(1.4² + noise_std²).
 
-use std::io::Write;
 use std::path::Path;
 
 use image::{Rgb, RgbImage};
@@ -123,6 +122,18 @@ pub fn ensure(spec: &SyntheticSpec, table: &Path) -> Result<bool, DataError> {
         .unwrap_or(Path::new("."));
     let marker = dir.join(MARKER);
     let wanted = serde_json::to_string(spec).expect("spec serialises");
+    // Processes sharing the folder (the shards of a sweep on shared storage, starting together)
+    // take turns: one generates, the others then find the table and its marker in place. The
+    // OS drops the lock when a process ends, however it ends.
+    std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    let lock_path = dir.join(".synthetic.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io_err(&lock_path, e))?;
+    lock.lock().map_err(|e| io_err(&lock_path, e))?;
     if table.exists() {
         match std::fs::read_to_string(&marker) {
             Ok(have) if have == wanted => return Ok(false),
@@ -157,9 +168,9 @@ pub fn ensure(spec: &SyntheticSpec, table: &Path) -> Result<bool, DataError> {
         }
     }
     rateme_util::fsutil::write_atomic(table, csv.as_bytes()).map_err(|e| io_err(table, e))?;
-    let mut f = std::fs::File::create(&marker).map_err(|e| io_err(&marker, e))?;
-    f.write_all(wanted.as_bytes())
+    rateme_util::fsutil::write_atomic(&marker, wanted.as_bytes())
         .map_err(|e| io_err(&marker, e))?;
+    drop(lock);
     Ok(true)
 }
 

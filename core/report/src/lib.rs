@@ -7,4 +7,4 @@ mod table;
 
 pub use plot::plot_history;
 pub use readme::{readme_block, update_readme};
-pub use table::{ResultRow, markdown_table, read_rows, write_results};
+pub use table::{ResultRow, markdown_table, read_rows, results_paths, write_results};

@@ -2,8 +2,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use rateme_spec::Experiment;
-use rateme_train::sweep::RunOutcome;
+use rateme_spec::{Experiment, RunSpec};
+use rateme_train::{FailedRun, RunSummary, checkpoint};
 
 /// One row of the results table (one run). Written to `results/<experiment>.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,44 +43,83 @@ pub struct ResultRow {
 }
 
 impl ResultRow {
-    fn from_outcome(o: &RunOutcome) -> Self {
-        match &o.result {
-            Ok(s) => Self {
-                run: s.run.clone(),
-                status: "ok".into(),
-                backbone: s.backbone.clone(),
-                head: s.head.clone(),
-                params: Some(s.params),
-                trainable_params: Some(s.trainable_params),
-                train_loss: Some(s.train_loss),
-                val_loss: Some(s.val_loss),
-                val_mae: Some(s.val_mae),
-                baseline_mae: Some(s.baseline_mae),
-                spearman: Some(s.spearman),
-                best_batch: Some(s.best_batch),
-                wall_s: Some(s.wall_s),
-                images_per_s: Some(s.images_per_s),
-                device: s.device.clone(),
-            },
-            Err(e) => Self {
-                run: o.name.clone(),
-                status: format!("failed: {}", e.lines().next().unwrap_or("")),
-                backbone: String::new(),
-                head: String::new(),
-                params: None,
-                trainable_params: None,
-                train_loss: None,
-                val_loss: None,
-                val_mae: None,
-                baseline_mae: None,
-                spearman: None,
-                best_batch: None,
-                wall_s: None,
-                images_per_s: None,
-                device: String::new(),
-            },
+    fn from_summary(s: &RunSummary) -> Self {
+        Self {
+            run: s.run.clone(),
+            status: "ok".into(),
+            backbone: s.backbone.clone(),
+            head: s.head.clone(),
+            params: Some(s.params),
+            trainable_params: Some(s.trainable_params),
+            train_loss: Some(s.train_loss),
+            val_loss: Some(s.val_loss),
+            val_mae: Some(s.val_mae),
+            baseline_mae: Some(s.baseline_mae),
+            spearman: Some(s.spearman),
+            best_batch: Some(s.best_batch),
+            wall_s: Some(s.wall_s),
+            images_per_s: Some(s.images_per_s),
+            device: s.device.clone(),
         }
     }
+
+    fn without_results(run: &str, status: String) -> Self {
+        Self {
+            run: run.to_owned(),
+            status,
+            backbone: String::new(),
+            head: String::new(),
+            params: None,
+            trainable_params: None,
+            train_loss: None,
+            val_loss: None,
+            val_mae: None,
+            baseline_mae: None,
+            spearman: None,
+            best_batch: None,
+            wall_s: None,
+            images_per_s: None,
+            device: String::new(),
+        }
+    }
+
+    /// The row of the run `spec` from what its directory holds: its results (`summary.json`),
+    /// its failure (`failed.json`), a checkpoint of a run not finished yet, or nothing.
+    pub fn from_run_dir(exp: &Experiment, spec: &RunSpec) -> Self {
+        let dir = spec.run_dir(&exp.name);
+        if let Some(summary) = std::fs::read_to_string(dir.join("summary.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<RunSummary>(&text).ok())
+        {
+            return Self::from_summary(&summary);
+        }
+        if let Some(failed) = FailedRun::read(&dir) {
+            let first = failed.error.lines().next().unwrap_or("").to_owned();
+            return Self::without_results(&spec.name, format!("failed: {first}"));
+        }
+        let status = match checkpoint::find(&dir.join("checkpoint")) {
+            Some(found) => match checkpoint_batch(&found) {
+                Some(batch) => format!(
+                    "unfinished: checkpoint at batch {batch} of {} (--resume continues it)",
+                    spec.batches
+                ),
+                None => "unfinished: has a checkpoint (--resume continues it)".to_owned(),
+            },
+            None if rateme_train::existing_outputs(&dir).is_empty() => "not run yet".to_owned(),
+            None => "unfinished: stopped before its first checkpoint (--resume starts it again)"
+                .to_owned(),
+        };
+        Self::without_results(&spec.name, status)
+    }
+}
+
+/// The batch a checkpoint was written at, from its `state.json`.
+fn checkpoint_batch(dir: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(dir.join("state.json")).ok()?;
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()?
+        .get("batch")?
+        .as_u64()
 }
 
 fn f(v: Option<f64>, digits: usize) -> String {
@@ -141,20 +180,38 @@ pub fn results_paths(exp_name: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) 
     )
 }
 
-/// Writes `results/<experiment>.md`, `.csv` and the loss-curve plot `.svg`. Rows of runs not
-/// in `outcomes` (a `--run` subset) are kept from the existing CSV.
-pub fn write_results(exp: &Experiment, outcomes: &[RunOutcome]) -> std::io::Result<PathBuf> {
+/// Writes `results/<experiment>.md`, `.csv` and the loss-curve plot `.svg` from the run
+/// directories ([`ResultRow::from_run_dir`]): one row per run of the experiment, in the file's
+/// order, whichever process or machine trained it. A sweep, a `--run` subset and `runner report`
+/// after shards all write the same files for the same run directories. A run whose directory
+/// no longer exists keeps its row from the existing CSV.
+pub fn write_results(exp: &Experiment) -> std::io::Result<PathBuf> {
     let dir = &exp.results_dir;
     std::fs::create_dir_all(dir)?;
     let (md_path, csv_path, svg_path) = results_paths(&exp.name, dir);
+    // A run whose folder is gone (deleted to save space) keeps the row the results file has.
     let previous = read_rows(&csv_path).unwrap_or_default();
-    let mut rows: Vec<ResultRow> = Vec::new();
-    for spec in &exp.runs {
-        if let Some(o) = outcomes.iter().find(|o| o.name == spec.name) {
-            rows.push(ResultRow::from_outcome(o));
-        } else if let Some(p) = previous.iter().find(|p| p.run == spec.name) {
-            rows.push(p.clone());
-        }
+    let mut gone = Vec::new();
+    let rows: Vec<ResultRow> = exp
+        .runs
+        .iter()
+        .map(|spec| {
+            let kept = previous.iter().find(|p| p.run == spec.name);
+            match kept {
+                Some(row) if !spec.run_dir(&exp.name).exists() => {
+                    gone.push(spec.name.as_str());
+                    row.clone()
+                }
+                _ => ResultRow::from_run_dir(exp, spec),
+            }
+        })
+        .collect();
+    if !gone.is_empty() {
+        tracing::warn!(
+            "runs without a folder: {}; their rows are kept from {}, and their loss curves are not in the plot",
+            gone.join(", "),
+            csv_path.display()
+        );
     }
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in &rows {

@@ -68,7 +68,7 @@ backbone = { plugin = "smallconv", variant = "tiny", options = { input_size = 16
     assert_eq!(healthy.batches, 20);
     assert!(healthy.val_loss.is_finite());
 
-    let path = rateme::report::write_results(&exp, &outcomes).unwrap();
+    let path = rateme::report::write_results(&exp).unwrap();
     let md = std::fs::read_to_string(path).unwrap();
     assert!(
         md.contains("| panics-in-forward | failed: panicked"),

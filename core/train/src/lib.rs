@@ -16,10 +16,11 @@ pub mod plugins;
 pub mod predict;
 mod run;
 pub mod schedule;
+pub mod shard;
 pub mod step;
 pub mod sweep;
 mod writer;
 
 pub use model::{BuiltModel, ModelCard, apply_freeze, build_model, check_run, load_pretrained};
 pub use predict::{Predictor, evaluate_image};
-pub use run::{RUN_OUTPUTS, RunError, RunOptions, RunSummary, existing_outputs, run};
+pub use run::{FailedRun, RUN_OUTPUTS, RunError, RunOptions, RunSummary, existing_outputs, run};

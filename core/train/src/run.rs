@@ -65,6 +65,12 @@ pub enum RunError {
         /// What is there (names from [`RUN_OUTPUTS`]).
         found: Vec<&'static str>,
     },
+    /// Another process is training this run now (its directory's lock is held).
+    #[error(
+        "run `{run}` is being trained by another process now (it holds {}): wait for it, or stop it first; nothing was changed",
+        path.display()
+    )]
+    Busy { run: String, path: PathBuf },
     /// Ctrl-C or SIGTERM: stopped after `batch` with a checkpoint written.
     #[error("stopped by the user after batch {batch}; `--resume` continues from there")]
     Interrupted { batch: u64 },
@@ -79,6 +85,54 @@ pub const RUN_OUTPUTS: [&str; 6] = [
     "summary.json",
     "metrics.csv",
 ];
+
+/// A run that failed: `failed.json` in its directory, written by the sweep when the run fails
+/// (not when the user stops it) and removed when it starts again. `runner report` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedRun {
+    /// Run name.
+    pub run: String,
+    /// Why it failed (the sweep's message).
+    pub error: String,
+}
+
+impl FailedRun {
+    /// The record's file name in a run directory.
+    pub const FILE: &'static str = "failed.json";
+
+    /// Writes the record into `dir` (created when missing) and gives the message back. A record
+    /// that cannot be written is only logged: the sweep reports the failure either way.
+    pub fn record(dir: &Path, run: &str, error: String) -> String {
+        let record = Self {
+            run: run.to_owned(),
+            error,
+        };
+        let json = serde_json::to_vec_pretty(&record).expect("a failure record serialises");
+        let path = dir.join(Self::FILE);
+        if let Err(e) = std::fs::create_dir_all(dir)
+            .and_then(|()| rateme_util::fsutil::write_atomic(&path, &json))
+        {
+            tracing::warn!(path = %path.display(), "recording the failure: {e}");
+        }
+        record.error
+    }
+
+    /// Removes the record from `dir`, if there is one.
+    pub fn clear(dir: &Path) {
+        let path = dir.join(Self::FILE);
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(path = %path.display(), "removing an old failure record: {e}");
+        }
+    }
+
+    /// The record in `dir`, if there is a readable one.
+    pub fn read(dir: &Path) -> Option<Self> {
+        let text = std::fs::read_to_string(dir.join(Self::FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
 
 /// The [`RUN_OUTPUTS`] present in `dir`.
 pub fn existing_outputs(dir: &Path) -> Vec<&'static str> {
@@ -97,6 +151,27 @@ pub fn would_overwrite(run: &str, dir: &Path, found: &[&str]) -> String {
         dir.display(),
         found.join(", ")
     )
+}
+
+/// The lock file in a run directory (kept; only its lock matters).
+pub const LOCK_FILE: &str = "run.lock";
+
+fn lock_run_dir(dir: &Path, run: &str) -> Result<std::fs::File, RunError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io(&path))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Busy {
+            run: run.to_owned(),
+            path,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(&path)(e)),
+    }
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> RunError + '_ {
@@ -367,6 +442,10 @@ fn run_with<'a>(
     let session_start = Instant::now();
     let dir = spec.run_dir(&exp.name);
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    // One process at a time per run, whatever shares the folder (a shard started twice, a
+    // requeued task whose first copy still runs). The OS drops the lock when the process ends,
+    // however it ends, so a killed run never leaves a stale one.
+    let _lock = lock_run_dir(&dir, &spec.name)?;
     let ckpt_dir = dir.join("checkpoint");
     let summary_path = dir.join("summary.json");
 

@@ -6,7 +6,9 @@ use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 
 use crate::plugins::{PluginHost, panic_message};
-use crate::{RunOptions, RunSummary, check_run, events::Sink};
+use crate::run::FailedRun;
+use crate::shard::Shard;
+use crate::{RunError, RunOptions, RunSummary, check_run, events::Sink};
 use rateme_spec::device::DeviceSpec;
 use rateme_spec::{Experiment, RunSpec};
 
@@ -129,6 +131,8 @@ pub struct SweepOptions {
     pub restart: bool,
     /// Only these runs (all when empty).
     pub only: Vec<String>,
+    /// Only the runs of this slice of the sweep (`--shard`), after `only`.
+    pub shard: Option<Shard>,
 }
 
 /// Runs the experiment's runs in order. `make_sinks` gives each run its extra listeners. After
@@ -150,7 +154,21 @@ pub fn run_all<'a>(
         .runs
         .iter()
         .filter(|r| opts.only.is_empty() || opts.only.contains(&r.name))
+        .filter(|r| opts.shard.is_none_or(|s| s.contains(&r.name)))
         .collect();
+    if let Some(shard) = &opts.shard {
+        let names: Vec<&str> = selected.iter().map(|r| r.name.as_str()).collect();
+        tracing::info!(
+            "shard {shard}: {} of the experiment's {} runs: {}",
+            names.len(),
+            exp.runs.len(),
+            if names.is_empty() {
+                "none (nothing to do)".to_owned()
+            } else {
+                names.join(", ")
+            }
+        );
+    }
     // Before any data is read: every device the selected runs name must be usable (a missing
     // GPU stops the sweep now, not after the CPU runs before it).
     let mut checked: Vec<DeviceSpec> = Vec::new();
@@ -204,10 +222,21 @@ pub fn run_all<'a>(
             restart: opts.restart,
             sinks: make_sinks(spec),
         };
+        // A failure is recorded beside the run (for `runner report`) until the run starts again.
+        let dir = spec.run_dir(&exp.name);
+        FailedRun::clear(&dir);
         let result = match std::panic::catch_unwind(AssertUnwindSafe(|| crate::run(run_opts))) {
             Ok(Ok(summary)) => Ok(summary),
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(payload) => Err(format!("panicked: {}", panic_message(&*payload))),
+            // Stopped by the user, or trained by another process: not a failure of the run.
+            Ok(Err(e @ (RunError::Interrupted { .. } | RunError::Busy { .. }))) => {
+                Err(e.to_string())
+            }
+            Ok(Err(e)) => Err(FailedRun::record(&dir, &spec.name, e.to_string())),
+            Err(payload) => Err(FailedRun::record(
+                &dir,
+                &spec.name,
+                format!("panicked: {}", panic_message(&*payload)),
+            )),
         };
         match &result {
             Ok(s) => {

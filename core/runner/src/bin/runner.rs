@@ -32,7 +32,9 @@ struct Cli {
 enum Command {
     /// Train the runs of an experiment file (the default command).
     Train(TrainArgs),
-    /// Rewrite results/<experiment>.md and the README table from the results files alone.
+    /// Rebuild results/<experiment>.md, .csv and .svg from the runs' folders (whatever has
+    /// finished, on whichever machine; the others listed as failed, unfinished or not run), and
+    /// print the README block (`--readme` also replaces it in a README).
     Report(ReportArgs),
     /// Measure each run's training step (images/s) on synthetic data on its device, model
     /// alone: no data is read and nothing is written.
@@ -97,6 +99,13 @@ struct TrainArgs {
     /// Only this run (repeatable).
     #[arg(long = "run", value_name = "NAME")]
     runs: Vec<String>,
+    /// Only the runs of one slice of the sweep, for running it on many machines: `i/n` (the
+    /// i-th of n slices, from 0), `auto` (Slurm array: SLURM_ARRAY_TASK_ID of an array 0-(n-1))
+    /// or `auto/n` (the index from SLURM_ARRAY_TASK_ID or Kubernetes' JOB_COMPLETION_INDEX, n
+    /// given). A run's slice depends only on its name. Shards write only their runs' folders;
+    /// `runner report` builds the experiment's results once they are done.
+    #[arg(long, value_name = "I/N|auto|auto/N")]
+    shard: Option<String>,
     /// Check the experiment file and plugins, train nothing.
     #[arg(long)]
     check: bool,
@@ -320,9 +329,26 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         .map(DeviceSpec::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
+    let shard = args
+        .shard
+        .as_deref()
+        .map(|given| rateme::train::shard::Shard::parse(given, |name| std::env::var(name).ok()))
+        .transpose()?;
     let dirs = sweep::plugin_dirs(&exp, args.plugins.as_ref());
     let host = sweep::load_plugins(&dirs)?;
     sweep::check(&exp, &host, &dirs)?;
+    if let Some(s) = &shard {
+        eprintln!(
+            "shard {} (from {}): {} of the experiment's {} runs",
+            s.shard,
+            s.from,
+            exp.runs
+                .iter()
+                .filter(|r| s.shard.contains(&r.name))
+                .count(),
+            exp.runs.len()
+        );
+    }
     if !exp.overrides.is_empty() {
         let runs = exp.runs[0].run_dir(&exp.name);
         eprintln!(
@@ -338,6 +364,15 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
             exp.path.display(),
             exp.runs.len()
         );
+        if let Some(s) = &shard {
+            let names: Vec<&str> = exp
+                .runs
+                .iter()
+                .filter(|r| s.shard.contains(&r.name))
+                .map(|r| r.name.as_str())
+                .collect();
+            println!("shard {}: {}", s.shard, names.join(", "));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let overrides = tracking::Overrides {
@@ -359,6 +394,7 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         resume: args.resume,
         restart: args.restart,
         only: args.runs,
+        shard: shard.as_ref().map(|s| s.shard),
     };
     let outcomes = sweep::run_all(&exp, &host, &opts, |spec| {
         let mut sinks = vec![Box::new(ProgressSink::new()) as Box<dyn Sink>];
@@ -367,18 +403,42 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         }
         sinks
     })?;
-    let md = rateme::report::write_results(&exp, &outcomes).context("writing results")?;
-    println!("{}", std::fs::read_to_string(&md).unwrap_or_default());
-    println!("results: {}", md.display());
+    // A shard writes only its runs' folders: the experiment's results files are shared by all
+    // shards, and `runner report` builds them from the run folders when the shards are done.
+    let md = match &shard {
+        Some(s) => {
+            let mut report = String::from("runner report");
+            if let Some(p) = &args.experiment {
+                report.push_str(&format!(" {}", p.display()));
+            }
+            for set in &args.set {
+                report.push_str(&format!(" --set {set}"));
+            }
+            eprintln!(
+                "shard {}: {} runs done here; `{report}` builds the results table from every run's folder",
+                s.shard,
+                outcomes.len(),
+            );
+            None
+        }
+        None => {
+            let md = rateme::report::write_results(&exp).context("writing results")?;
+            println!("{}", std::fs::read_to_string(&md).unwrap_or_default());
+            println!("results: {}", md.display());
+            Some(md)
+        }
+    };
     if let Some(t) = tracker {
-        let files: Vec<(PathBuf, String)> = ["md", "csv", "svg"]
-            .iter()
-            .map(|ext| {
-                let name = format!("{}.{ext}", exp.name);
-                (md.with_file_name(&name), format!("results/{name}"))
-            })
-            .collect();
-        t.attach_to_session(&files);
+        if let Some(md) = &md {
+            let files: Vec<(PathBuf, String)> = ["md", "csv", "svg"]
+                .iter()
+                .map(|ext| {
+                    let name = format!("{}.{ext}", exp.name);
+                    (md.with_file_name(&name), format!("results/{name}"))
+                })
+                .collect();
+            t.attach_to_session(&files);
+        }
         let report = t.finish();
         for line in tracking::describe(&report) {
             eprintln!("{line}");
@@ -468,6 +528,26 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
 
 fn report(args: ReportArgs) -> Result<ExitCode> {
     let exp = load_experiment(args.experiment.as_ref(), &args.set)?;
+    let (_, csv, _) = rateme::report::results_paths(&exp.name, &exp.results_dir);
+    if exp.runs.iter().any(|r| r.run_dir(&exp.name).exists()) {
+        let md = rateme::report::write_results(&exp).context("writing results")?;
+        eprintln!("results: {}", md.display());
+    } else if csv.exists() {
+        // The run folders were removed (to save space): the results files stay as they are.
+        eprintln!(
+            "no run folders of experiment `{}`: the README block comes from {} as it is",
+            exp.name,
+            csv.display()
+        );
+    } else {
+        let first = exp.runs[0].run_dir(&exp.name);
+        bail!(
+            "no run of experiment `{}` has a folder yet (e.g. {}) and there is no {}: train it first, from this folder, or give report the --set values it was trained with",
+            exp.name,
+            first.display(),
+            csv.display()
+        );
+    }
     let block = rateme::report::readme_block(&exp)?;
     print!("{block}");
     if let Some(readme) = args.readme {
