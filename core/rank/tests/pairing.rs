@@ -24,6 +24,14 @@ fn modes(seed: u64) -> Vec<Box<dyn PairingMode>> {
                 ..ActiveConfig::default()
             },
         )),
+        Box::new(Active::with_config(seed, ActiveConfig::spearman())),
+        Box::new(Active::with_config(
+            seed,
+            ActiveConfig {
+                sampled_anchors: true,
+                ..ActiveConfig::default()
+            },
+        )),
         Box::new(NoisySort::new(seed, Pivot::Random)),
         Box::new(NoisySort::new(seed, Pivot::PosteriorMedian)),
     ]

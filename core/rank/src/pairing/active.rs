@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use std::f64::consts::{LN_2, PI};
 
 use super::{PairingMode, ordered};
-use crate::normal::{cdf, v_w_win};
+use crate::normal::{cdf, pdf, v_w_win};
 use crate::rng::{Rng, mix};
 use crate::session::{Outcome, Session};
 
@@ -60,6 +60,9 @@ pub enum Objective {
     Ranking,
     /// Expected information about the two skills ([`expected_information`]).
     Information,
+    /// Expected drop of the Spearman loss: the summed rank variance of the items (see
+    /// [`Active`]'s `spearman_gain`). Anchors are the items with the largest rank variance.
+    Spearman,
 }
 
 /// The active mode's settings (see the module docs; the defaults were picked with `rank-sim`).
@@ -80,6 +83,13 @@ pub struct ActiveConfig {
     /// at least this many times the best pair not yet seen (`f64::INFINITY`: only when no new
     /// pair is left among the candidates); the pair shown last never is.
     pub repeat_factor: f64,
+    /// Also try, for each anchor, the items one posterior sd above and below it in the ranking
+    /// (the partners that split its rank distribution), besides the nearest ones.
+    pub spread_partners: bool,
+    /// Posterior sampling proposes the anchors: one draw of every item's score per step, and
+    /// the eligible items whose rank in the draw is furthest from their rank by mean are tried,
+    /// each also with the item at its drawn place (the objective still picks the pair).
+    pub sampled_anchors: bool,
 }
 
 impl Default for ActiveConfig {
@@ -91,6 +101,19 @@ impl Default for ActiveConfig {
             partners: 4,
             window: 30,
             repeat_factor: 2.0,
+            spread_partners: false,
+            sampled_anchors: false,
+        }
+    }
+}
+
+impl ActiveConfig {
+    /// The Spearman-loss objective with the partners that split an anchor's rank distribution.
+    pub fn spearman() -> Self {
+        ActiveConfig {
+            objective: Objective::Spearman,
+            spread_partners: true,
+            ..ActiveConfig::default()
         }
     }
 }
@@ -177,9 +200,8 @@ impl View {
         pa / (pa + pb)
     }
 
-    /// Expected drop of the summed misorder probability of `a` and `b` with their neighbours
-    /// and each other.
-    fn ranking_gain(&self, a: usize, b: usize, w: usize) -> f64 {
+    /// The active items within `w` places of `a` or of `b`, neither of them, once each.
+    fn pair_neighbours(&self, a: usize, b: usize, w: usize) -> Vec<usize> {
         let mut others: Vec<usize> = self
             .neighbours(a, w)
             .chain(self.neighbours(b, w))
@@ -187,6 +209,28 @@ impl View {
             .collect();
         others.sort_unstable();
         others.dedup();
+        others
+    }
+
+    /// Expected drop of `total` (a loss of the beliefs about `a` and `b`) over the two results
+    /// of comparing them.
+    fn expected_drop(
+        &self,
+        a: usize,
+        b: usize,
+        total: impl Fn((f64, f64), (f64, f64)) -> f64,
+    ) -> f64 {
+        let before = total(self.belief(a), self.belief(b));
+        let p = self.win_probability(a, b);
+        let (a_won, b_lost) = self.after_win(a, b);
+        let (b_won, a_lost) = self.after_win(b, a);
+        before - p * total(a_won, b_lost) - (1.0 - p) * total(a_lost, b_won)
+    }
+
+    /// Expected drop of the summed misorder probability of `a` and `b` with their neighbours
+    /// and each other.
+    fn ranking_gain(&self, a: usize, b: usize, w: usize) -> f64 {
+        let others = self.pair_neighbours(a, b, w);
         let total = |ba: (f64, f64), bb: (f64, f64)| -> f64 {
             let mut u = Self::misorder(ba, bb);
             for &j in &others {
@@ -194,11 +238,73 @@ impl View {
             }
             u
         };
-        let before = total(self.belief(a), self.belief(b));
-        let p = self.win_probability(a, b);
-        let (a_won, b_lost) = self.after_win(a, b);
-        let (b_won, a_lost) = self.after_win(b, a);
-        before - p * total(a_won, b_lost) - (1.0 - p) * total(a_lost, b_won)
+        self.expected_drop(a, b, total)
+    }
+
+    /// Posterior-smoothed number of items per unit of score at `m` among the neighbours
+    /// `others`: how many ranks an error in an item's score at `m` costs.
+    fn density(&self, m: f64, others: &[usize]) -> f64 {
+        others
+            .iter()
+            .map(|&j| {
+                let s = self.var[j].sqrt();
+                pdf((self.mean[j] - m) / s) / s
+            })
+            .sum()
+    }
+
+    /// Variance of a rank difference term: `q (1 - q)` with `q` the probability that `j` is
+    /// above an item with belief `(m, v)`.
+    fn swap_variance((m, v): (f64, f64), j: (f64, f64)) -> f64 {
+        let q = cdf((j.0 - m) / (v + j.1).sqrt());
+        q * (1.0 - q)
+    }
+
+    /// Rank variance of `i` among its neighbours (law of total variance, conditioning on its
+    /// score): `v_i G_i²` from its own uncertainty plus the neighbours' swap variances.
+    fn rank_variance(&self, i: usize, w: usize) -> f64 {
+        let others: Vec<usize> = self.neighbours(i, w).collect();
+        let (m, v) = self.belief(i);
+        let g = self.density(m, &others);
+        let cap = (others.len() as f64 + 1.0).powi(2) / 12.0;
+        (v * g * g).min(cap)
+            + others
+                .iter()
+                .map(|&j| Self::swap_variance((m, v), self.belief(j)))
+                .sum::<f64>()
+    }
+
+    /// Expected drop of the Spearman loss from comparing `a` and `b`: the rank variances of `a`
+    /// and `b` (own-uncertainty terms with the density at their new means), and twice the swap
+    /// variances they form with their neighbours and each other (each such term is in both
+    /// items' rank variances).
+    fn spearman_gain(&self, a: usize, b: usize, w: usize) -> f64 {
+        let others = self.pair_neighbours(a, b, w);
+        let cap = (others.len() as f64 + 2.0).powi(2) / 12.0;
+        let total = |ba: (f64, f64), bb: (f64, f64)| -> f64 {
+            let (ga, gb) = (self.density(ba.0, &others), self.density(bb.0, &others));
+            let mut u = (ba.1 * ga * ga).min(cap) + (bb.1 * gb * gb).min(cap);
+            u += 2.0 * Self::swap_variance(ba, bb);
+            for &j in &others {
+                let bj = self.belief(j);
+                u += 2.0 * (Self::swap_variance(ba, bj) + Self::swap_variance(bb, bj));
+            }
+            u
+        };
+        self.expected_drop(a, b, total)
+    }
+
+    /// The active items whose means lie one posterior sd of `a` above and below it.
+    fn spread(&self, a: usize) -> [Option<usize>; 2] {
+        let sd = self.var[a].sqrt();
+        let at = |target: f64| {
+            let k = self
+                .order
+                .partition_point(|&j| self.mean[j] < target)
+                .min(self.order.len() - 1);
+            Some(self.order[k]).filter(|&j| j != a)
+        };
+        [at(self.mean[a] - sd), at(self.mean[a] + sd)]
     }
 
     fn information(&self, a: usize, b: usize) -> f64 {
@@ -220,6 +326,8 @@ pub struct Active {
     seen: HashSet<(usize, usize)>,
     /// The pair or group returned last (sorted), never returned again right away.
     last: Option<Vec<usize>>,
+    /// Places in the last posterior draw ([`ActiveConfig::sampled_anchors`]).
+    drawn: Vec<usize>,
 }
 
 impl Active {
@@ -236,6 +344,7 @@ impl Active {
             rng: Rng::new(seed, &[0x6163_7476]),
             seen: HashSet::new(),
             last: None,
+            drawn: Vec::new(),
         }
     }
 
@@ -306,6 +415,7 @@ impl Active {
         match self.config.objective {
             Objective::Ranking => view.ranking_gain(a, b, self.config.window),
             Objective::Information => view.information(a, b),
+            Objective::Spearman => view.spearman_gain(a, b, self.config.window),
         }
     }
 
@@ -321,6 +431,21 @@ impl Active {
         best.map(|b| b.2)
     }
 
+    /// Each active item's place in the ranking of one draw from the posterior (factorised).
+    fn drawn_places(&mut self, view: &View) -> Vec<usize> {
+        let mut draw: Vec<(f64, usize)> = view
+            .order
+            .iter()
+            .map(|&i| (view.mean[i] + view.var[i].sqrt() * self.rng.normal(), i))
+            .collect();
+        draw.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let mut places = vec![usize::MAX; view.mean.len()];
+        for (k, &(_, i)) in draw.iter().enumerate() {
+            places[i] = k;
+        }
+        places
+    }
+
     /// The eligible items (coverage rule) with the most uncertain ranks, at most `count`.
     fn anchors(
         &mut self,
@@ -334,10 +459,27 @@ impl Active {
             return Vec::new();
         };
         let w = self.config.window;
+        if self.config.sampled_anchors {
+            let drawn = self.drawn_places(view);
+            let mut pool: Vec<(usize, u64, usize)> = active
+                .iter()
+                .filter(|&&i| counts[i] <= min + self.config.coverage_slack)
+                .map(|&i| (drawn[i].abs_diff(view.place[i]), self.rng.next_u64(), i))
+                .collect();
+            pool.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
+            self.drawn = drawn;
+            return pool.into_iter().take(count.max(1)).map(|x| x.2).collect();
+        }
         let mut pool: Vec<(f64, u64, usize)> = active
             .iter()
             .filter(|&&i| counts[i] <= min + self.config.coverage_slack)
-            .map(|&i| (view.rank_uncertainty(i, w), self.rng.next_u64(), i))
+            .map(|&i| {
+                let u = match self.config.objective {
+                    Objective::Spearman => view.rank_variance(i, w),
+                    _ => view.rank_uncertainty(i, w),
+                };
+                (u, self.rng.next_u64(), i)
+            })
             .collect();
         pool.sort_by(|x, y| y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)));
         pool.into_iter().take(count.max(1)).map(|x| x.2).collect()
@@ -349,6 +491,7 @@ impl PairingMode for Active {
         match self.config.objective {
             Objective::Ranking => "active".into(),
             Objective::Information => "active (information)".into(),
+            Objective::Spearman => "active (spearman)".into(),
         }
     }
 
@@ -375,6 +518,21 @@ impl PairingMode for Active {
                     .collect();
                 far.sort_by_key(|&b| view.place[b].abs_diff(k));
                 pairs.extend(far.into_iter().take(seen_near).map(|b| (a, b)));
+            }
+            if self.config.sampled_anchors
+                && let Some(&b) = self.drawn.get(a).and_then(|&k| view.order.get(k))
+                && b != a
+                && !pairs.contains(&(a, b))
+            {
+                // The item at `a`'s drawn place: the one it would swap with.
+                pairs.push((a, b));
+            }
+            if self.config.spread_partners {
+                for b in view.spread(a).into_iter().flatten() {
+                    if !pairs.contains(&(a, b)) {
+                        pairs.push((a, b));
+                    }
+                }
             }
         }
         let values: Vec<f64> = pairs

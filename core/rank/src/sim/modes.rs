@@ -34,11 +34,19 @@ pub enum ModeKind {
     ActivePrior95,
     /// A wrong prior: scores correlate −0.8 with the truth, and the calibration is told +0.8.
     ActiveWrongPrior,
+    /// Study: [`Active`] valuing pairs by the expected drop of the Spearman loss
+    /// ([`Objective::Spearman`], [`ActiveConfig::spearman`]).
+    ActiveSpearman,
+    /// Study: the same with the usual nearest partners only.
+    ActiveSpearmanNear,
+    /// Study: [`Active`] with posterior sampling proposing the anchors and a partner
+    /// ([`ActiveConfig::sampled_anchors`]), valued as usual.
+    ActiveSampled,
 }
 
 impl ModeKind {
     /// Every mode, in table order.
-    pub const ALL: [ModeKind; 12] = [
+    pub const ALL: [ModeKind; 15] = [
         ModeKind::Random,
         ModeKind::SmartShuffle,
         ModeKind::Elimination,
@@ -51,6 +59,9 @@ impl ModeKind {
         ModeKind::ActivePrior80,
         ModeKind::ActivePrior95,
         ModeKind::ActiveWrongPrior,
+        ModeKind::ActiveSpearman,
+        ModeKind::ActiveSpearmanNear,
+        ModeKind::ActiveSampled,
     ];
 
     /// The modes the benchmark runs by default: the original app's three and the active one.
@@ -76,6 +87,9 @@ impl ModeKind {
             ModeKind::ActivePrior80 => "active+prior0.8",
             ModeKind::ActivePrior95 => "active+prior0.95",
             ModeKind::ActiveWrongPrior => "active+wrong-prior",
+            ModeKind::ActiveSpearman => "active-spearman",
+            ModeKind::ActiveSpearmanNear => "active-spearman-near",
+            ModeKind::ActiveSampled => "active-sampled",
         }
     }
 
@@ -116,6 +130,23 @@ impl ModeKind {
             | ModeKind::ActivePrior80
             | ModeKind::ActivePrior95
             | ModeKind::ActiveWrongPrior => Box::new(Active::new(seed)),
+            ModeKind::ActiveSpearman => {
+                Box::new(Active::with_config(seed, ActiveConfig::spearman()))
+            }
+            ModeKind::ActiveSpearmanNear => Box::new(Active::with_config(
+                seed,
+                ActiveConfig {
+                    spread_partners: false,
+                    ..ActiveConfig::spearman()
+                },
+            )),
+            ModeKind::ActiveSampled => Box::new(Active::with_config(
+                seed,
+                ActiveConfig {
+                    sampled_anchors: true,
+                    ..ActiveConfig::default()
+                },
+            )),
             ModeKind::ActiveRepeats => Box::new(Active::with_config(
                 seed,
                 ActiveConfig {
