@@ -127,12 +127,7 @@ pub fn ensure(spec: &SyntheticSpec, table: &Path) -> Result<bool, DataError> {
     // OS drops the lock when a process ends, however it ends.
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let lock_path = dir.join(".synthetic.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| io_err(&lock_path, e))?;
+    let lock = rateme_util::fsutil::lock_file(&lock_path).map_err(|e| io_err(&lock_path, e))?;
     lock.lock().map_err(|e| io_err(&lock_path, e))?;
     if table.exists() {
         match std::fs::read_to_string(&marker) {

@@ -83,15 +83,13 @@ impl ResultRow {
         }
     }
 
-    /// The row of the run `spec` from what its directory holds: its results (`summary.json`),
-    /// its failure (`failed.json`), a checkpoint of a run not finished yet, or nothing.
-    pub fn from_run_dir(exp: &Experiment, spec: &RunSpec) -> Self {
+    /// The row of the run `spec` from what its directory holds: its results (`summary`, read
+    /// from `summary.json`), its failure (`failed.json`), a checkpoint of a run not finished
+    /// yet, or nothing.
+    fn from_run_dir(exp: &Experiment, spec: &RunSpec, summary: Option<&RunSummary>) -> Self {
         let dir = spec.run_dir(&exp.name);
-        if let Some(summary) = std::fs::read_to_string(dir.join("summary.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<RunSummary>(&text).ok())
-        {
-            return Self::from_summary(&summary);
+        if let Some(summary) = summary {
+            return Self::from_summary(summary);
         }
         if let Some(failed) = FailedRun::read(&dir) {
             let first = failed.error.lines().next().unwrap_or("").to_owned();
@@ -111,6 +109,12 @@ impl ResultRow {
         };
         Self::without_results(&spec.name, status)
     }
+}
+
+/// A run's results, from the `summary.json` in its directory.
+fn read_summary(dir: &Path) -> Option<RunSummary> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    serde_json::from_str(&text).ok()
 }
 
 /// The batch a checkpoint was written at, from its `state.json`.
@@ -181,7 +185,7 @@ pub fn results_paths(exp_name: &str, dir: &Path) -> (PathBuf, PathBuf, PathBuf) 
 }
 
 /// Writes `results/<experiment>.md`, `.csv` and the loss-curve plot `.svg` from the run
-/// directories ([`ResultRow::from_run_dir`]): one row per run of the experiment, in the file's
+/// directories (each run's `summary.json`, `failed.json` or checkpoint): one row per run of the experiment, in the file's
 /// order, whichever process or machine trained it. A sweep, a `--run` subset and `runner report`
 /// after shards all write the same files for the same run directories. A run whose directory
 /// no longer exists keeps its row from the existing CSV.
@@ -191,18 +195,24 @@ pub fn write_results(exp: &Experiment) -> std::io::Result<PathBuf> {
     let (md_path, csv_path, svg_path) = results_paths(&exp.name, dir);
     // A run whose folder is gone (deleted to save space) keeps the row the results file has.
     let previous = read_rows(&csv_path).unwrap_or_default();
+    let summaries: Vec<Option<RunSummary>> = exp
+        .runs
+        .iter()
+        .map(|spec| read_summary(&spec.run_dir(&exp.name)))
+        .collect();
     let mut gone = Vec::new();
     let rows: Vec<ResultRow> = exp
         .runs
         .iter()
-        .map(|spec| {
+        .zip(&summaries)
+        .map(|(spec, summary)| {
             let kept = previous.iter().find(|p| p.run == spec.name);
             match kept {
                 Some(row) if !spec.run_dir(&exp.name).exists() => {
                     gone.push(spec.name.as_str());
                     row.clone()
                 }
-                _ => ResultRow::from_run_dir(exp, spec),
+                _ => ResultRow::from_run_dir(exp, spec, summary.as_ref()),
             }
         })
         .collect();
@@ -219,15 +229,10 @@ pub fn write_results(exp: &Experiment) -> std::io::Result<PathBuf> {
     }
     rateme_util::fsutil::write_atomic(&csv_path, &w.into_inner().map_err(std::io::Error::other)?)?;
 
-    let histories: Vec<(String, Vec<rateme_train::events::EvalRecord>)> = exp
-        .runs
-        .iter()
-        .filter_map(|spec| {
-            let text =
-                std::fs::read_to_string(spec.run_dir(&exp.name).join("summary.json")).ok()?;
-            let s: rateme_train::RunSummary = serde_json::from_str(&text).ok()?;
-            Some((s.run, s.history))
-        })
+    let histories: Vec<(String, Vec<rateme_train::events::EvalRecord>)> = summaries
+        .into_iter()
+        .flatten()
+        .map(|s| (s.run, s.history))
         .collect();
     let svg = plot_history_safe(&exp.name, &histories);
     rateme_util::fsutil::write_atomic(&svg_path, svg.as_bytes())?;

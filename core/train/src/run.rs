@@ -158,12 +158,7 @@ pub const LOCK_FILE: &str = "run.lock";
 
 fn lock_run_dir(dir: &Path, run: &str) -> Result<std::fs::File, RunError> {
     let path = dir.join(LOCK_FILE);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io(&path))?;
+    let file = rateme_util::fsutil::lock_file(&path).map_err(io(&path))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Busy {

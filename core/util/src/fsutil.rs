@@ -21,6 +21,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Opens (creating it when missing, never truncating) a file that is only there to be locked
+/// with [`std::fs::File::lock`] or [`std::fs::File::try_lock`]: the OS drops such a lock when
+/// the process ends, however it ends, so a killed process never leaves a stale one.
+pub fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
 /// FNV-1a (64 bit) of `bytes` as 16 hex digits: a stable content hash (the same on every
 /// build, unlike `DefaultHasher`), used to tell whether a run's settings changed.
 pub fn fnv1a_hex(bytes: &[u8]) -> String {
