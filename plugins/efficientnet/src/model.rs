@@ -1,10 +1,11 @@
 //! The modules. Names are the plugin's own (`stem`, `blocks.N.{expand,depthwise,se,project}`,
 //! `head`); the naming schemes map the references' names onto them.
 
+use rateme_sdk::activation::{relu6, silu};
 use rateme_sdk::burn::nn::conv::{Conv2d, Conv2dConfig};
 use rateme_sdk::burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
 use rateme_sdk::burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, PaddingConfig2d};
-use rateme_sdk::burn::tensor::activation::{relu6, sigmoid, silu};
+use rateme_sdk::burn::tensor::activation::sigmoid;
 use rateme_sdk::layers::DropPath;
 use rateme_sdk::prelude::*;
 

@@ -18,6 +18,7 @@ pub use serde;
 pub use toml;
 
 mod abi;
+pub mod activation;
 pub mod autocast;
 mod backbone;
 mod error;

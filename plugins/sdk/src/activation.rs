@@ -1,0 +1,192 @@
+//! Activations for plugins: burn's, except while training on LibTorch, where each runs as one
+//! operation with LibTorch's own forward and backward kernels (the ones PyTorch runs).
+//!
+//! burn builds ReLU6 from comparisons and masked fills, forward and backward; LibTorch's masked
+//! fill is a serial scalar kernel, about 15× slower than a clamp on the same tensor, and it took
+//! a fifth of EfficientNet-Lite0's training step on `tch`. burn builds SiLU as `x · sigmoid(x)`,
+//! two operations forward and five backward. Here, on an autodiff LibTorch tensor, ReLU6 is
+//! `clamp` + `hardtanh_backward` and SiLU is `silu` + `silu_backward`. On every other tensor
+//! (flex, LibTorch without autodiff) these are burn's functions.
+
+use burn::tensor::{Tensor, activation};
+
+/// `min(max(x, 0), 6)`.
+pub fn relu6<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "tch")]
+    return libtorch::apply(libtorch::Relu6, x, activation::relu6);
+    #[cfg(not(feature = "tch"))]
+    activation::relu6(x)
+}
+
+/// `x · sigmoid(x)` (also called swish).
+pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "tch")]
+    return libtorch::apply(libtorch::Silu, x, activation::silu);
+    #[cfg(not(feature = "tch"))]
+    activation::silu(x)
+}
+
+#[cfg(feature = "tch")]
+#[allow(deprecated)] // burn marks its LibTorch backend deprecated (see core/spec's device.rs)
+mod libtorch {
+    use std::fmt::Debug;
+
+    use burn::backend::autodiff::NodeId;
+    use burn::backend::autodiff::checkpoint::base::Checkpointer;
+    use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
+    use burn::backend::autodiff::grads::Gradients;
+    use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+    use burn::backend::libtorch::TchTensor;
+    use burn::backend::{
+        Autodiff, AutodiffBackend, BackendTensor, DispatchAutodiffContext, DispatchTensorKind,
+        GradientCheckpointingStrategy, LibTorch,
+    };
+    use burn::tensor::Tensor;
+
+    /// An element-wise function whose gradient needs only its input.
+    pub(super) trait Pointwise: Copy + Send + Debug + 'static {
+        fn forward(self, x: &tch::Tensor) -> tch::Tensor;
+        fn backward(self, x: &tch::Tensor, grad: &tch::Tensor) -> tch::Tensor;
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    pub(super) struct Relu6;
+
+    impl Pointwise for Relu6 {
+        fn forward(self, x: &tch::Tensor) -> tch::Tensor {
+            x.clamp(0.0, 6.0)
+        }
+        fn backward(self, x: &tch::Tensor, grad: &tch::Tensor) -> tch::Tensor {
+            // ReLU6 is hardtanh on [0, 6] (what torch.nn.ReLU6 computes).
+            x.hardtanh_backward(grad, 0.0, 6.0)
+        }
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    pub(super) struct Silu;
+
+    impl Pointwise for Silu {
+        fn forward(self, x: &tch::Tensor) -> tch::Tensor {
+            x.silu()
+        }
+        fn backward(self, x: &tch::Tensor, grad: &tch::Tensor) -> tch::Tensor {
+            x.silu_backward(grad)
+        }
+    }
+
+    /// The autodiff graph's node for one [`Pointwise`] function.
+    #[derive(Debug)]
+    struct PointwiseOp<P>(P);
+
+    impl<P: Pointwise> Backward<LibTorch, 1> for PointwiseOp<P> {
+        type State = NodeId;
+
+        fn backward(
+            self,
+            ops: Ops<NodeId, 1>,
+            grads: &mut Gradients,
+            checkpointer: &mut Checkpointer,
+        ) {
+            let input: TchTensor = checkpointer.retrieve_node_output(ops.state);
+            unary::<LibTorch, _>(ops.parents, ops.node, grads, |grad| {
+                TchTensor::new(self.0.backward(&input.tensor, &grad.tensor))
+            });
+        }
+    }
+
+    /// The checkpointing strategy of `x`'s graph when `x` is an autodiff LibTorch tensor.
+    pub(super) fn strategy<const D: usize>(x: &Tensor<D>) -> Option<GradientCheckpointingStrategy> {
+        let dispatch = x.clone().into_dispatch();
+        let on_libtorch = matches!(&dispatch.kind, DispatchTensorKind::Autodiff(inner)
+            if matches!(**inner, DispatchTensorKind::LibTorch(BackendTensor::Autodiff(_))));
+        match (on_libtorch, dispatch.autodiff) {
+            (true, DispatchAutodiffContext::Enabled(strategy)) => Some(strategy),
+            _ => None,
+        }
+    }
+
+    /// `f(x)` as one graph node when `x` is an autodiff LibTorch tensor, else `otherwise(x)`.
+    pub(super) fn apply<P: Pointwise, const D: usize>(
+        f: P,
+        x: Tensor<D>,
+        otherwise: fn(Tensor<D>) -> Tensor<D>,
+    ) -> Tensor<D> {
+        match strategy(&x) {
+            Some(GradientCheckpointingStrategy::Disabled) => apply_no_checkpointing(f, x),
+            Some(GradientCheckpointingStrategy::Balanced) => apply_balanced_checkpointing(f, x),
+            _ => otherwise(x),
+        }
+    }
+
+    /// `apply_with::<P, Strategy, D>`: `f(x)` as one graph node of `x`'s autodiff LibTorch graph
+    /// (one function per checkpointing strategy: the strategy is part of the backend's type).
+    macro_rules! apply_with {
+        ($name:ident, $strategy:ty) => {
+            fn $name<P: Pointwise, const D: usize>(f: P, x: Tensor<D>) -> Tensor<D> {
+                type B = Autodiff<LibTorch, $strategy>;
+                let x = x
+                    .try_into_primitive::<B>()
+                    .expect("an autodiff LibTorch tensor (checked by the caller)");
+                let y = match PointwiseOp(f)
+                    .prepare::<$strategy>([x.node()])
+                    .compute_bound()
+                    .stateful()
+                {
+                    OpsKind::Tracked(mut prep) => {
+                        let state = prep.checkpoint(&x);
+                        let input = B::inner(x);
+                        prep.finish(state, TchTensor::new(f.forward(&input.tensor)))
+                    }
+                    OpsKind::UnTracked(prep) => {
+                        let input = B::inner(x);
+                        prep.finish(TchTensor::new(f.forward(&input.tensor)))
+                    }
+                };
+                Tensor::from_primitive::<B>(y)
+            }
+        };
+    }
+    apply_with!(apply_no_checkpointing, NoCheckpointing);
+    apply_with!(apply_balanced_checkpointing, BalancedCheckpointing);
+}
+
+#[cfg(all(test, feature = "tch"))]
+#[allow(deprecated)] // burn's LibTorch devices
+mod tests {
+    use super::*;
+    use burn::tensor::{Device, TensorData};
+
+    fn tensor(values: &[f32], device: &Device) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(values.to_vec(), [values.len()]), device)
+    }
+
+    #[test]
+    fn the_fused_path_runs_for_autodiff_libtorch_tensors_only() {
+        let fused = |x: Tensor<1>| libtorch::strategy(&x).is_some();
+        assert!(fused(
+            tensor(&[1.0], &Device::libtorch().autodiff()).require_grad()
+        ));
+        // Untracked tensors of an autodiff graph too (one node, no backward).
+        assert!(fused(tensor(&[1.0], &Device::libtorch().autodiff())));
+        assert!(!fused(tensor(&[1.0], &Device::libtorch())));
+        assert!(!fused(
+            tensor(&[1.0], &Device::flex().autodiff()).require_grad()
+        ));
+        assert!(!fused(tensor(&[1.0], &Device::flex())));
+    }
+
+    /// At exactly 0 and 6 the fused ReLU6's gradient is 0, as PyTorch's `nn.ReLU6` (burn's
+    /// composition passes the gradient there); elsewhere it is 1 inside (0, 6) and 0 outside.
+    #[test]
+    fn fused_relu6_has_pytorchs_gradient_at_its_kinks() {
+        let x = tensor(&[-1.0, 0.0, 3.0, 6.0, 7.0], &Device::libtorch().autodiff()).require_grad();
+        let y = relu6(x.clone());
+        let grads = y.clone().sum().backward();
+        let grad = x.grad(&grads).expect("x's gradient").into_data();
+        assert_eq!(grad.try_to_vec::<f32>().unwrap(), [0.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            y.into_data().try_to_vec::<f32>().unwrap(),
+            [0.0, 0.0, 3.0, 6.0, 6.0]
+        );
+    }
+}
