@@ -2,8 +2,10 @@
 # The LibTorch (`tch`) build, part of the test command: assembles LibTorch 2.11 from PyPI wheels
 # once (cached in ~/.cache/rateme), then builds and lints the whole workspace with `tch` in its
 # own target dir, and runs the tests that use LibTorch on CPU: device handling and a run on
-# `tch-cpu` through the runner (core/runner/tests/tch.rs), the device-side step, the plugin
-# libraries of that build, the zstd ingest (the SDK library's Rust zstd in this build).
+# `tch-cpu` through the runner (core/runner/tests/tch.rs), LibTorch's gradients (the patched
+# burn-tch's convolution and activation backwards, the SDK's fused activations) against flex's
+# (plugins/sdk/tests/tch.rs), the device-side step, the plugin libraries of that build, the zstd
+# ingest (the SDK library's Rust zstd in this build).
 # Then the GPU bundle and its device check on CPU (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
