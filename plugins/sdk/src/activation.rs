@@ -127,6 +127,7 @@ mod libtorch {
                 let x = x
                     .try_into_primitive::<B>()
                     .expect("an autodiff LibTorch tensor (checked by the caller)");
+                let forward = |x| TchTensor::new(f.forward(&B::inner(x).tensor));
                 let y = match PointwiseOp(f)
                     .prepare::<$strategy>([x.node()])
                     .compute_bound()
@@ -134,13 +135,9 @@ mod libtorch {
                 {
                     OpsKind::Tracked(mut prep) => {
                         let state = prep.checkpoint(&x);
-                        let input = B::inner(x);
-                        prep.finish(state, TchTensor::new(f.forward(&input.tensor)))
+                        prep.finish(state, forward(x))
                     }
-                    OpsKind::UnTracked(prep) => {
-                        let input = B::inner(x);
-                        prep.finish(TchTensor::new(f.forward(&input.tensor)))
-                    }
+                    OpsKind::UnTracked(prep) => prep.finish(forward(x)),
                 };
                 Tensor::from_primitive::<B>(y)
             }

@@ -92,8 +92,8 @@ pub(crate) fn convolution_backward<const N: usize>(
             padding
                 .iter()
                 .enumerate()
-                .fold(grad, |grad, (axis, &(begin, _))| {
-                    let size = grad.size()[axis + 2] - (begin + padding[axis].1) as i64;
+                .fold(grad, |grad, (axis, &(begin, end))| {
+                    let size = grad.size()[axis + 2] - (begin + end) as i64;
                     grad.narrow((axis + 2) as i64, begin as i64, size)
                 })
         }
