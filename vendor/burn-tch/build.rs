@@ -36,8 +36,9 @@ struct SystemInfo {
     libtorch_lib_dir: PathBuf,
 }
 
-/// rateme: LibTorch's fused convolution backward, compiled when LibTorch's headers are found.
-const CONVOLUTION_BACKWARD: &str = "csrc/convolution_backward.cpp";
+/// rateme: C entry points to LibTorch's fused convolution and normalization backward kernels
+/// (see PATCHES.md), compiled when LibTorch's headers are found.
+const RATEME_SHIM: [&str; 2] = ["csrc/convolution_backward.cpp", "csrc/norm_backward.cpp"];
 
 fn env_var_rerun(name: &str) -> Result<String, env::VarError> {
     println!("cargo:rerun-if-env-changed={name}");
@@ -154,9 +155,11 @@ impl SystemInfo {
             "src/cuda_hack/fake_cuda_dependency.cpp"
         };
         println!("cargo:rerun-if-changed={cuda_dependency}");
-        // rateme: the fused convolution backward (see PATCHES.md).
-        println!("cargo:rerun-if-changed={CONVOLUTION_BACKWARD}");
-        println!("cargo:rustc-cfg=rateme_convolution_backward");
+        // rateme: the fused backward kernels (see PATCHES.md).
+        for file in RATEME_SHIM {
+            println!("cargo:rerun-if-changed={file}");
+        }
+        println!("cargo:rustc-cfg=rateme_libtorch_shim");
 
         match self.os {
             Os::Linux | Os::Macos => {
@@ -168,7 +171,8 @@ impl SystemInfo {
                     .flag(format!("-Wl,-rpath={}", self.libtorch_lib_dir.display()))
                     .flag("-std=c++17")
                     .flag(format!("-D_GLIBCXX_USE_CXX11_ABI={}", self.cxx11_abi))
-                    .files(&[cuda_dependency, CONVOLUTION_BACKWARD])
+                    .file(cuda_dependency)
+                    .files(RATEME_SHIM)
                     .compile("burn-tch");
             }
             Os::Windows => {
@@ -178,7 +182,8 @@ impl SystemInfo {
                     .warnings(false)
                     .includes(&self.libtorch_include_dirs)
                     .flag("/std:c++17")
-                    .files(&[cuda_dependency, CONVOLUTION_BACKWARD])
+                    .file(cuda_dependency)
+                    .files(RATEME_SHIM)
                     .compile("burn-tch");
             }
         };
@@ -220,7 +225,7 @@ fn check_out_dir() -> Option<PathBuf> {
 }
 
 fn main() {
-    println!("cargo::rustc-check-cfg=cfg(rateme_convolution_backward)");
+    println!("cargo::rustc-check-cfg=cfg(rateme_libtorch_shim)");
     let system_info = SystemInfo::new();
     let out_dir = env_var_rerun("OUT_DIR").expect("Failed to get out dir");
 

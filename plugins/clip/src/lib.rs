@@ -13,9 +13,8 @@ mod model;
 pub mod schemes;
 
 use rateme_sdk::burn::module::Initializer;
-use rateme_sdk::burn::nn::LayerNormConfig;
 use rateme_sdk::burn::nn::conv::Conv2dConfig;
-use rateme_sdk::layers::{Activation, EncoderBlockConfig};
+use rateme_sdk::layers::{Activation, EncoderBlockConfig, LayerNormConfig};
 use rateme_sdk::prelude::*;
 use rateme_sdk::serde::{Deserialize, Serialize};
 

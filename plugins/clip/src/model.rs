@@ -3,9 +3,9 @@
 //! naming schemes map OpenAI's and Hugging Face's onto them.
 
 use rateme_sdk::burn::module::Param;
-use rateme_sdk::burn::nn::LayerNorm;
 use rateme_sdk::burn::nn::conv::Conv2d;
 use rateme_sdk::layers::EncoderBlock;
+use rateme_sdk::layers::LayerNorm;
 use rateme_sdk::prelude::*;
 
 /// CLIP's image tower: patches (a bias-free convolution), the class embedding in front,

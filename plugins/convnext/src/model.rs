@@ -5,9 +5,9 @@
 use rateme_sdk::burn::module::{Initializer, Param};
 use rateme_sdk::burn::nn::conv::{Conv2d, Conv2dConfig};
 use rateme_sdk::burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig};
-use rateme_sdk::burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use rateme_sdk::burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use rateme_sdk::burn::tensor::activation::gelu;
-use rateme_sdk::layers::{DropPath, layer_norm_2d};
+use rateme_sdk::layers::{DropPath, LayerNorm, LayerNormConfig, layer_norm_2d};
 use rateme_sdk::prelude::*;
 
 /// ConvNeXt's layer-norm epsilon everywhere (torchvision and timm).

@@ -16,10 +16,10 @@
 
 use rateme_sdk::burn::module::{Initializer, Param};
 use rateme_sdk::burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear,
-    LinearConfig,
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig,
 };
 use rateme_sdk::burn::tensor::activation::{leaky_relu, sigmoid};
+use rateme_sdk::layers::{LayerNorm, LayerNormConfig};
 use rateme_sdk::prelude::*;
 use rateme_sdk::serde::{Deserialize, Serialize};
 

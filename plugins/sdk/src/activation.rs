@@ -33,15 +33,14 @@ mod libtorch {
 
     use burn::backend::autodiff::NodeId;
     use burn::backend::autodiff::checkpoint::base::Checkpointer;
-    use burn::backend::autodiff::checkpoint::strategy::{BalancedCheckpointing, NoCheckpointing};
+    use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
     use burn::backend::autodiff::grads::Gradients;
     use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
     use burn::backend::libtorch::TchTensor;
-    use burn::backend::{
-        Autodiff, AutodiffBackend, BackendTensor, DispatchAutodiffContext, DispatchTensorKind,
-        GradientCheckpointingStrategy, LibTorch,
-    };
+    use burn::backend::{AutodiffBackend, LibTorch};
     use burn::tensor::Tensor;
+
+    use crate::libtorch::{Primitive, Tracked, graph, primitive, with_strategy};
 
     /// An element-wise function whose gradient needs only its input.
     pub(super) trait Pointwise: Copy + Send + Debug + 'static {
@@ -94,57 +93,35 @@ mod libtorch {
         }
     }
 
-    /// The checkpointing strategy of `x`'s graph when `x` is an autodiff LibTorch tensor.
-    pub(super) fn strategy<const D: usize>(x: &Tensor<D>) -> Option<GradientCheckpointingStrategy> {
-        let dispatch = x.clone().into_dispatch();
-        let on_libtorch = matches!(&dispatch.kind, DispatchTensorKind::Autodiff(inner)
-            if matches!(**inner, DispatchTensorKind::LibTorch(BackendTensor::Autodiff(_))));
-        match (on_libtorch, dispatch.autodiff) {
-            (true, DispatchAutodiffContext::Enabled(strategy)) => Some(strategy),
-            _ => None,
-        }
-    }
-
     /// `f(x)` as one graph node when `x` is an autodiff LibTorch tensor, else `otherwise(x)`.
     pub(super) fn apply<P: Pointwise, const D: usize>(
         f: P,
         x: Tensor<D>,
         otherwise: fn(Tensor<D>) -> Tensor<D>,
     ) -> Tensor<D> {
-        match strategy(&x) {
-            Some(GradientCheckpointingStrategy::Disabled) => apply_no_checkpointing(f, x),
-            Some(GradientCheckpointingStrategy::Balanced) => apply_balanced_checkpointing(f, x),
-            _ => otherwise(x),
+        match graph(&x) {
+            Some(graph) => with_strategy!(graph.strategy, C => {
+                Tensor::from_primitive::<Tracked<C>>(node::<C, P>(f, primitive!(C, x)))
+            }),
+            None => otherwise(x),
         }
     }
 
-    /// `apply_with::<P, Strategy, D>`: `f(x)` as one graph node of `x`'s autodiff LibTorch graph
-    /// (one function per checkpointing strategy: the strategy is part of the backend's type).
-    macro_rules! apply_with {
-        ($name:ident, $strategy:ty) => {
-            fn $name<P: Pointwise, const D: usize>(f: P, x: Tensor<D>) -> Tensor<D> {
-                type B = Autodiff<LibTorch, $strategy>;
-                let x = x
-                    .try_into_primitive::<B>()
-                    .expect("an autodiff LibTorch tensor (checked by the caller)");
-                let forward = |x| TchTensor::new(f.forward(&B::inner(x).tensor));
-                let y = match PointwiseOp(f)
-                    .prepare::<$strategy>([x.node()])
-                    .compute_bound()
-                    .stateful()
-                {
-                    OpsKind::Tracked(mut prep) => {
-                        let state = prep.checkpoint(&x);
-                        prep.finish(state, forward(x))
-                    }
-                    OpsKind::UnTracked(prep) => prep.finish(forward(x)),
-                };
-                Tensor::from_primitive::<B>(y)
+    /// `f(x)` as one node of `x`'s autodiff LibTorch graph.
+    fn node<C: CheckpointStrategy, P: Pointwise>(f: P, x: Primitive) -> Primitive {
+        let forward = |x| TchTensor::new(f.forward(&Tracked::<C>::inner(x).tensor));
+        match PointwiseOp(f)
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = prep.checkpoint(&x);
+                prep.finish(state, forward(x))
             }
-        };
+            OpsKind::UnTracked(prep) => prep.finish(forward(x)),
+        }
     }
-    apply_with!(apply_no_checkpointing, NoCheckpointing);
-    apply_with!(apply_balanced_checkpointing, BalancedCheckpointing);
 }
 
 #[cfg(all(test, feature = "tch"))]
@@ -159,7 +136,7 @@ mod tests {
 
     #[test]
     fn the_fused_path_runs_for_autodiff_libtorch_tensors_only() {
-        let fused = |x: Tensor<1>| libtorch::strategy(&x).is_some();
+        let fused = |x: Tensor<1>| crate::libtorch::graph(&x).is_some();
         assert!(fused(
             tensor(&[1.0], &Device::libtorch().autodiff()).require_grad()
         ));

@@ -38,7 +38,7 @@ impl Precision {
     }
 
     /// The dtype convolutions and matrix products compute in, when not float32.
-    fn low(self) -> Option<FloatDType> {
+    pub(crate) fn low(self) -> Option<FloatDType> {
         match self {
             Self::F32 => None,
             Self::Bf16 => Some(FloatDType::BF16),

@@ -25,6 +25,9 @@ mod error;
 mod head;
 mod input;
 pub mod layers;
+#[cfg(feature = "tch")]
+#[allow(deprecated)] // burn marks its LibTorch backend deprecated (see core/spec's device.rs)
+mod libtorch;
 mod optim;
 mod registry;
 mod trainable;

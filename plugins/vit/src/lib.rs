@@ -14,9 +14,9 @@ mod model;
 pub mod schemes;
 
 use rateme_sdk::burn::module::{Initializer, Param};
+use rateme_sdk::burn::nn::DropoutConfig;
 use rateme_sdk::burn::nn::conv::Conv2dConfig;
-use rateme_sdk::burn::nn::{DropoutConfig, LayerNormConfig};
-use rateme_sdk::layers::{Activation, EncoderBlockConfig};
+use rateme_sdk::layers::{Activation, EncoderBlockConfig, LayerNormConfig};
 use rateme_sdk::prelude::*;
 use rateme_sdk::serde::{Deserialize, Serialize};
 

@@ -3,9 +3,9 @@
 //! torchvision's and timm's onto them.
 
 use rateme_sdk::burn::module::Param;
+use rateme_sdk::burn::nn::Dropout;
 use rateme_sdk::burn::nn::conv::Conv2d;
-use rateme_sdk::burn::nn::{Dropout, LayerNorm};
-use rateme_sdk::layers::EncoderBlock;
+use rateme_sdk::layers::{EncoderBlock, LayerNorm};
 use rateme_sdk::prelude::*;
 
 /// Images cut into patches (a convolution of kernel and stride `patch`), a class token in

@@ -22,3 +22,11 @@ mod tensor;
 pub use backend::*;
 pub use element::*;
 pub use tensor::*;
+
+/// rateme's additions (see PATCHES.md): LibTorch's fused layer norm, forward and backward, for a
+/// caller that builds its own autodiff node (burn's autodiff composes layer norm from tensor
+/// operations and has no hook a backend can override).
+#[cfg(rateme_libtorch_shim)]
+pub mod rateme {
+    pub use crate::ops::norm_backward::{GradientMask, layer_norm, layer_norm_backward};
+}

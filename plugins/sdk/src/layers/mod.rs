@@ -6,13 +6,16 @@
 //! Names follow PyTorch conventions so naming schemes map onto them plainly:
 //! `ln_1`, `attn.qkv`, `attn.out`, `ln_2`, `mlp.fc1`, `mlp.fc2`.
 
+mod attention;
 mod drop_path;
+mod layer_norm;
 mod transformer;
 
+pub use attention::attention;
 pub use drop_path::DropPath;
+pub use layer_norm::{LayerNorm, LayerNormConfig};
 pub use transformer::{Activation, EncoderBlock, EncoderBlockConfig, Mlp, SelfAttention};
 
-use crate::burn::nn::LayerNorm;
 use crate::burn::tensor::Tensor;
 
 /// Layer norm over the channels of `[batch, channels, height, width]` (PyTorch's

@@ -2,11 +2,11 @@
 
 use crate::autocast;
 use crate::burn::module::Module;
-use crate::burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
-use crate::burn::tensor::activation::{gelu, sigmoid, softmax};
+use crate::burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use crate::burn::tensor::activation::{gelu, sigmoid};
 use crate::burn::tensor::{Device, Tensor};
 
-use super::DropPath;
+use super::{DropPath, LayerNorm, LayerNormConfig, attention};
 
 /// The MLP's activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,12 +56,7 @@ impl SelfAttention {
             parts.next().expect("k"),
             parts.next().expect("v"),
         );
-        let scores = autocast::matmul(
-            q.mul_scalar((head_dim as f64).powf(-0.5)),
-            k.swap_dims(2, 3),
-        );
-        let weights = self.dropout.forward(softmax(scores, 3));
-        let context = autocast::matmul(weights, v)
+        let context = attention(q, k, v, &self.dropout)
             .swap_dims(1, 2)
             .reshape([batch, tokens, dim]);
         autocast::linear(&self.out, context)

@@ -1,8 +1,10 @@
 mod activation;
 mod base;
 mod bool_tensor;
-#[cfg(rateme_convolution_backward)]
+#[cfg(rateme_libtorch_shim)]
 mod convolution_backward;
+#[cfg(rateme_libtorch_shim)]
+pub(crate) mod norm_backward;
 mod int_tensor;
 mod module;
 mod qtensor;

@@ -1,5 +1,7 @@
-#[cfg(rateme_convolution_backward)]
+#[cfg(rateme_libtorch_shim)]
 use super::convolution_backward::{Wrt, bias_backward, convolution_backward};
+#[cfg(rateme_libtorch_shim)]
+use super::norm_backward;
 use crate::{IntoKind, LibTorch, TchTensor};
 use burn_backend::{
     IntDType, TensorMetadata,
@@ -13,8 +15,43 @@ use burn_backend::{
 };
 
 impl ModuleOps<Self> for LibTorch {
+    // rateme: batch norm through LibTorch's fused kernels (see PATCHES.md).
+    #[cfg(rateme_libtorch_shim)]
+    fn batch_norm(
+        x: TchTensor,
+        gamma: TchTensor,
+        beta: TchTensor,
+        mean: TchTensor,
+        variance: TchTensor,
+        epsilon: f64,
+    ) -> TchTensor {
+        norm_backward::batch_norm(x, gamma, beta, mean, variance, epsilon)
+    }
+
+    #[cfg(rateme_libtorch_shim)]
+    fn batch_norm_train(
+        x: TchTensor,
+        gamma: TchTensor,
+        beta: TchTensor,
+        epsilon: f64,
+    ) -> burn_backend::ops::BatchNormTrain<Self> {
+        norm_backward::batch_norm_train(x, gamma, beta, epsilon)
+    }
+
+    #[cfg(rateme_libtorch_shim)]
+    fn batch_norm_train_backward(
+        x: TchTensor,
+        gamma: TchTensor,
+        mean: TchTensor,
+        variance: TchTensor,
+        epsilon: f64,
+        output_grad: TchTensor,
+    ) -> burn_backend::ops::BatchNormTrainBackward<Self> {
+        norm_backward::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad)
+    }
+
     // rateme: LibTorch's fused convolution backward (see PATCHES.md).
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv1d_x_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -24,7 +61,7 @@ impl ModuleOps<Self> for LibTorch {
         convolution_backward(x, weight, output_grad, options, Wrt::Input)
     }
 
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv1d_weight_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -34,13 +71,13 @@ impl ModuleOps<Self> for LibTorch {
         convolution_backward(x, weight, output_grad, options, Wrt::Weight)
     }
 
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv1d_bias_backward(_x: TchTensor, _bias: TchTensor, output_grad: TchTensor) -> TchTensor {
         bias_backward(output_grad)
     }
 
     // rateme: LibTorch's fused convolution backward (see PATCHES.md).
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv2d_x_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -50,7 +87,7 @@ impl ModuleOps<Self> for LibTorch {
         convolution_backward(x, weight, output_grad, options, Wrt::Input)
     }
 
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv2d_weight_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -60,13 +97,13 @@ impl ModuleOps<Self> for LibTorch {
         convolution_backward(x, weight, output_grad, options, Wrt::Weight)
     }
 
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv2d_bias_backward(_x: TchTensor, _bias: TchTensor, output_grad: TchTensor) -> TchTensor {
         bias_backward(output_grad)
     }
 
     // rateme: LibTorch's fused convolution backward (see PATCHES.md).
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv3d_x_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -76,7 +113,7 @@ impl ModuleOps<Self> for LibTorch {
         convolution_backward(x, weight, output_grad, options, Wrt::Input)
     }
 
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv3d_weight_backward(
         x: TchTensor,
         weight: TchTensor,
@@ -86,7 +123,7 @@ impl ModuleOps<Self> for LibTorch {
         convolution_backward(x, weight, output_grad, options, Wrt::Weight)
     }
 
-    #[cfg(rateme_convolution_backward)]
+    #[cfg(rateme_libtorch_shim)]
     fn conv3d_bias_backward(_x: TchTensor, _bias: TchTensor, output_grad: TchTensor) -> TchTensor {
         bias_backward(output_grad)
     }

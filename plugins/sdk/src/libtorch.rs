@@ -1,0 +1,76 @@
+//! What the SDK's LibTorch fast paths share (`activation`, `layers::attention`,
+//! `layers::LayerNorm`): recognising an autodiff LibTorch tensor, and moving tensors between
+//! burn's dispatch type and that backend's primitives.
+//!
+//! burn's autodiff composes some operations from many smaller ones, each recorded and
+//! differentiated on its own. Where PyTorch runs one kernel forward and one backward, these
+//! paths add one node to burn's autodiff graph that calls those kernels. (Batch norm needs no
+//! such node: the patched burn-tch fuses it below autodiff, vendor/burn-tch/PATCHES.md.)
+
+use burn::backend::{
+    Autodiff, AutodiffBackend, BackendTensor, DispatchAutodiffContext, DispatchTensorKind,
+    GradientCheckpointingStrategy, LibTorch,
+};
+use burn::tensor::Tensor;
+
+/// Autodiff on LibTorch with checkpointing strategy `C`.
+pub(crate) type Tracked<C> = Autodiff<LibTorch, C>;
+
+/// Where an autodiff LibTorch tensor lives and how its graph checkpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Graph {
+    pub strategy: GradientCheckpointingStrategy,
+    pub cpu: bool,
+}
+
+/// `x`'s graph when `x` is an autodiff LibTorch tensor (tracked or not), else `None`.
+pub(crate) fn graph<const D: usize>(x: &Tensor<D>) -> Option<Graph> {
+    let dispatch = x.clone().into_dispatch();
+    let DispatchAutodiffContext::Enabled(strategy) = dispatch.autodiff else {
+        return None;
+    };
+    let DispatchTensorKind::Autodiff(inner) = &dispatch.kind else {
+        return None;
+    };
+    match &**inner {
+        DispatchTensorKind::LibTorch(BackendTensor::Autodiff(tensor)) => Some(Graph {
+            strategy,
+            cpu: <Autodiff<LibTorch> as AutodiffBackend>::inner(tensor.clone())
+                .tensor
+                .device()
+                == tch::Device::Cpu,
+        }),
+        _ => None,
+    }
+}
+
+/// An autodiff LibTorch tensor's primitive (the same type for every checkpointing strategy).
+pub(crate) type Primitive =
+    <Autodiff<LibTorch> as burn::backend::BackendTypes>::FloatTensorPrimitive;
+
+/// `$x`'s [`Primitive`] (`$x` is a `Tensor` on `Autodiff<LibTorch, $C>`, checked by the caller).
+macro_rules! primitive {
+    ($C:ty, $x:expr) => {
+        $x.try_into_primitive::<burn::backend::Autodiff<burn::backend::LibTorch, $C>>()
+            .expect("an autodiff LibTorch tensor (checked by the caller)")
+    };
+}
+pub(crate) use primitive;
+
+/// `$body` with the type `$C` naming the checkpointing strategy that `$strategy` names (the
+/// strategy is part of the backend's type, so each needs its own instance of the code).
+macro_rules! with_strategy {
+    ($strategy:expr, $C:ident => $body:expr) => {
+        match $strategy {
+            burn::backend::GradientCheckpointingStrategy::Disabled => {
+                type $C = burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+                $body
+            }
+            burn::backend::GradientCheckpointingStrategy::Balanced => {
+                type $C = burn::backend::autodiff::checkpoint::strategy::BalancedCheckpointing;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_strategy;
