@@ -3,12 +3,20 @@
 # at 456; ConvNeXt-Base, ViT-B/16 and CLIP ViT-B/32 at 224) and EfficientNet-Lite0, batch 4,
 # 2 threads: rateme on flex (`cpu`) and on LibTorch (`tch-cpu`, the `tch` build) and PyTorch eager
 # (the references, pinned torch venv) in one run, one model at a time, with the ratios.
-#   bash benches/backbones.sh [iterations] [model ...]   (models: plugin/variant)
+#   bash benches/backbones.sh [--rounds N] [iterations] [model ...]   (models: plugin/variant)
+# flex runs once per model; `tch` and PyTorch alternate for N rounds (default 3, the order
+# swapped every round), and the table gives their medians, the median of the per-round
+# tch / PyTorch ratios and their range: a shared host moves one run by up to a quarter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 source scripts/torch-venv.sh
 torch_venv
+rounds=3
+if [ "${1:-}" = "--rounds" ]; then
+  rounds="$2"
+  shift 2
+fi
 iterations="${1:-3}"
 # The dev profile trains within ~5% of release (see Cargo.toml) and shares the tests' build.
 cargo build --quiet "${RATEME_TARGETS[@]}"
@@ -25,8 +33,10 @@ fwdbwd() {
     "$1/fwdbwd" "$1" "$2" "$3" 4 "$iterations" "$4" | awk '/images_per_s/ {print $2; print $3}'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-printf '| model | input | rateme flex img/s | rateme tch img/s | PyTorch eager img/s | flex / PyTorch | tch / PyTorch |\n'
-printf '|---|---:|---:|---:|---:|---:|---:|\n'
+# The median of the numbers on stdin, one per line.
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+printf '| model | input | rateme flex img/s | rateme tch img/s | PyTorch eager img/s | flex / PyTorch | tch / PyTorch | tch / PyTorch, range of %s rounds |\n' "$rounds"
+printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 shift || true
 models=("$@")
 [ ${#models[@]} -gt 0 ] || models=(efficientnet/b5 convnext/base vit/b16 clip/vit-b32 efficientnet/lite0)
@@ -35,8 +45,20 @@ for model in "${models[@]}"; do
   flex=$(fwdbwd "$flex_bin" "$plugin" "$variant" cpu)
   size=$(echo "$flex" | sed -n 2p)
   flex=$(echo "$flex" | sed -n 1p)
-  tch=$(fwdbwd "$tch_bin" "$plugin" "$variant" tch-cpu | sed -n 1p)
-  theirs=$("$torch_python" benches/backbones_torch.py "$model" 4 "$iterations" 2 | awk '/images_per_s/ {print $2}')
-  printf '| %s | %s | %s | %s | %s | %s× | %s× |\n' "$model" "$size" "$flex" "$tch" "$theirs" \
-    "$(ratio "$flex" "$theirs")" "$(ratio "$tch" "$theirs")"
+  ours=() theirs=() ratios=()
+  for round in $(seq "$rounds"); do
+    run_ours() { ours+=("$(fwdbwd "$tch_bin" "$plugin" "$variant" tch-cpu | sed -n 1p)"); }
+    run_theirs() {
+      theirs+=("$("$torch_python" benches/backbones_torch.py "$model" 4 "$iterations" 2 2>/dev/null |
+        awk '/images_per_s/ {print $2}')")
+    }
+    if [ $((round % 2)) -eq 1 ]; then run_ours; run_theirs; else run_theirs; run_ours; fi
+    ratios+=("$(ratio "${ours[-1]}" "${theirs[-1]}")")
+  done
+  tch=$(printf '%s\n' "${ours[@]}" | median | xargs printf '%.3f')
+  torch=$(printf '%s\n' "${theirs[@]}" | median | xargs printf '%.3f')
+  low=$(printf '%s\n' "${ratios[@]}" | sort -g | head -1)
+  high=$(printf '%s\n' "${ratios[@]}" | sort -g | tail -1)
+  printf '| %s | %s | %s | %s | %s | %s× | %s× | %s–%s× |\n' "$model" "$size" "$flex" "$tch" "$torch" \
+    "$(ratio "$flex" "$torch")" "$(printf '%s\n' "${ratios[@]}" | median | xargs printf '%.2f')" "$low" "$high"
 done
