@@ -55,6 +55,7 @@ fn backbone_and_head_from_two_libraries_train_jointly() {
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.0,
+            decay_norm_and_bias: true,
         });
     }
     device.seed(7);
@@ -418,6 +419,7 @@ fn clipping_on_the_device_matches_the_host_formula() {
                 momentum: 0.0,
                 nesterov: false,
                 weight_decay: 0.0,
+                decay_norm_and_bias: true,
             });
         }
         m
@@ -508,6 +510,7 @@ fn bf16_autocast_computes_in_bfloat16_and_keeps_float32_weights() {
                 momentum: 0.0,
                 nesterov: false,
                 weight_decay: 0.0,
+                decay_norm_and_bias: true,
             });
         }
         m

@@ -31,9 +31,9 @@ fn state_at(dir: &std::path::Path) -> TrainState {
 /// Runs the experiment in a new folder with `RATEME_CRASH_AT=<crash_at>` (the runner SIGKILLs
 /// itself there), then resumes it, and checks the result against the uninterrupted `reference`
 /// and that the second process really started at the checkpoint.
-fn kill_then_resume(reference: &RunSummary, crash_at: &str) {
+fn kill_then_resume(run: &str, reference: &RunSummary, crash_at: &str) {
     let d = tempfile::tempdir().unwrap();
-    let exp = common::experiment(d.path(), SETTINGS, RUN);
+    let exp = common::experiment(d.path(), SETTINGS, run);
     let out = common::train_with_env(&exp, &[], &[(rateme::util::crash::ENV, crash_at)]);
     assert_eq!(
         out.status.signal(),
@@ -140,8 +140,29 @@ fn killed_anywhere_then_resumed_matches_an_uninterrupted_run() {
     ];
     for crash_at in &crashes {
         eprintln!("crash at {crash_at}");
-        kill_then_resume(&reference, crash_at);
+        kill_then_resume(RUN, &reference, crash_at);
     }
+}
+
+#[test]
+fn sparing_norm_and_bias_from_decay_logs_them_and_resumes_exactly() {
+    // Two optimizer groups (with and without decay) in one state record: a resumed run steps
+    // each parameter by its own group again.
+    let run = format!("{RUN}optimizer = {{ weight_decay = 0.05, decay_norm_and_bias = false }}\n");
+    let a = tempfile::tempdir().unwrap();
+    let exp_a = common::experiment(a.path(), SETTINGS, &run);
+    let out = common::train(&exp_a, &[]);
+    common::assert_ok(&out);
+    let log = String::from_utf8_lossy(&out.stderr);
+    for part in ["backbone", "head"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(&format!("{part}: no weight decay on")) && l.contains("bias")),
+            "{part}: {log}"
+        );
+    }
+    let reference = summary(a.path());
+    kill_then_resume(&run, &reference, "batch@57");
 }
 
 #[test]

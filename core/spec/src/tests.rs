@@ -403,3 +403,31 @@ fn augment_errors_are_located_one_line_and_name_the_key() {
         assert!(!msg.contains('\n'), "one line: {msg}");
     }
 }
+
+#[test]
+fn sparing_norm_and_bias_from_weight_decay_is_opt_in_and_invisible_when_unset() {
+    let exp = parse(&format!(
+        "{BASE}\n[[runs]]\nname = \"default\"\n\n[[runs]]\nname = \"timm\"\noptimizer = {{ decay_norm_and_bias = false }}\n\n[[runs]]\nname = \"sgd\"\noptimizer = {{ name = \"sgd\", weight_decay = 1e-4, decay_norm_and_bias = false }}\n"
+    ))
+    .unwrap();
+    let [default, timm, sgd] = &exp.runs[..] else {
+        panic!("three runs")
+    };
+    assert!(default.optimizer.settings().decays_norm_and_bias());
+    assert!(!timm.optimizer.settings().decays_norm_and_bias());
+    assert!(!sgd.optimizer.settings().decays_norm_and_bias());
+    // Runs saved before the key existed hash their spec without it: unset, it is not written.
+    let json = serde_json::to_string(&default.optimizer).unwrap();
+    assert!(!json.contains("decay_norm_and_bias"), "{json}");
+    // A wrong type points at the value.
+    let text =
+        format!("{BASE}\n[[runs]]\nname = \"a\"\noptimizer = {{ decay_norm_and_bias = \"no\" }}\n");
+    let line = text.lines().count();
+    let column = text.lines().last().unwrap().find("\"no\"").unwrap() + 1;
+    let err = parse(&text).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("exp.toml:{line}:{column}: "))
+            && err.contains("invalid type: string \"no\", expected a boolean"),
+        "{err}"
+    );
+}

@@ -572,6 +572,12 @@ pub struct OptimizerSpec {
     /// omit for no clipping. RateMeAI: 1.0.
     #[serde(default)]
     pub grad_clip: Option<f64>,
+    /// `false` spares biases, norm parameters, layer scales and the embeddings a backbone names
+    /// (timm's fine-tuning default) from weight decay. Default true: every parameter decays, as
+    /// in PyTorch and RateMeAI. (Left out of the serialised spec when unset, so runs written
+    /// before the key existed resume.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decay_norm_and_bias: Option<bool>,
 }
 
 fn d_optimizer() -> String {
@@ -592,6 +598,7 @@ impl Default for OptimizerSpec {
             momentum: None,
             nesterov: None,
             grad_clip: None,
+            decay_norm_and_bias: None,
         }
     }
 }
@@ -601,23 +608,27 @@ impl OptimizerSpec {
     pub fn settings(&self) -> OptimizerSettings {
         let [beta1, beta2] = self.betas.unwrap_or([0.9, 0.999]);
         let eps = self.eps.unwrap_or(1e-8);
+        let decay_norm_and_bias = self.decay_norm_and_bias.unwrap_or(true);
         match self.name.as_str() {
             "adam" => OptimizerSettings::Adam {
                 beta1,
                 beta2,
                 eps,
                 weight_decay: self.weight_decay.unwrap_or(0.0),
+                decay_norm_and_bias,
             },
             "sgd" => OptimizerSettings::Sgd {
                 momentum: self.momentum.unwrap_or(0.0),
                 nesterov: self.nesterov.unwrap_or(false),
                 weight_decay: self.weight_decay.unwrap_or(0.0),
+                decay_norm_and_bias,
             },
             _ => OptimizerSettings::AdamW {
                 beta1,
                 beta2,
                 eps,
                 weight_decay: self.weight_decay.unwrap_or(0.01),
+                decay_norm_and_bias,
             },
         }
     }

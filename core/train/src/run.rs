@@ -372,10 +372,31 @@ pub(crate) fn start_run(
         &device,
         spec.seed,
     )?;
-    for part in [model.backbone.part(), model.head.part()] {
+    for (name, part) in [
+        ("backbone", model.backbone.part()),
+        ("head", model.head.part()),
+    ] {
         part.configure_optimizer(&spec.optimizer.settings());
+        let spared = part.spared_from_decay();
+        if !spared.is_empty() {
+            tracing::info!(
+                "{name}: no weight decay on {} parameter tensors (biases, norms and declared embeddings: {})",
+                spared.len(),
+                abbreviate(spared)
+            );
+        }
     }
     Ok((device_spec, precision, device, model))
+}
+
+/// The first few names and how many more.
+fn abbreviate(names: &[String]) -> String {
+    const SHOWN: usize = 4;
+    let mut text = names[..names.len().min(SHOWN)].join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
 }
 
 fn spec_hash(spec: &RunSpec, card: &ModelCard) -> String {

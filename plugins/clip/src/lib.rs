@@ -195,7 +195,10 @@ pub fn build(ctx: &BuildContext, options: ClipOptions) -> Result<Backbone, Plugi
         mean: CLIP_MEAN,
         std: CLIP_STD,
     };
-    Ok(Backbone::new("clip", variant.name, features, input, model).with_stages(stages))
+    // timm's `no_weight_decay()` for its CLIP towers (ViTs): the class and position embeddings.
+    Ok(Backbone::new("clip", variant.name, features, input, model)
+        .with_stages(stages)
+        .with_no_weight_decay(&["class_embedding", "pos_embedding"]))
 }
 
 export_plugin!(|registry| {

@@ -5,7 +5,7 @@
 //! the references'.
 
 use rateme_clip::{CLIP_MEAN, ClipOptions, build, schemes};
-use rateme_parity::{check_cases, context, fixtures, json};
+use rateme_parity::{check_cases, check_spared_from_decay, context, fixtures, json};
 use rateme_sdk::prelude::*;
 use serde_json::Value;
 
@@ -65,4 +65,10 @@ fn declares_clips_normalisation_and_width() {
     assert_eq!(bb.num_features(), 768);
     assert_eq!(bb.input_spec().mean, CLIP_MEAN);
     assert_eq!(bb.input_spec().height, 224);
+}
+
+#[test]
+fn sparing_norm_and_bias_from_weight_decay_also_spares_the_embeddings_as_timm_does() {
+    let mut bb = backbone("vit-b32", &serde_json::json!({}));
+    check_spared_from_decay(&mut bb, &["class_embedding", "pos_embedding"]);
 }

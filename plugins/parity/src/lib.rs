@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rateme_sdk::OptimizerSettings;
 use rateme_sdk::prelude::*;
 use rateme_sdk::weights::{FileTensor, load_pretrained, read_weights};
 use serde_json::Value;
@@ -130,4 +131,27 @@ pub fn check_cases(
     }
     assert!(failures.is_empty(), "{failures:#?}");
     cases.len()
+}
+
+/// Checks timm's fine-tuning rule for weight decay on `bb`: with
+/// `decay_norm_and_bias = false`, the optimizer spares every one-dimensional parameter (biases,
+/// norm `gamma`/`beta`) and the `declared` paths (timm's `no_weight_decay()`), and nothing else.
+pub fn check_spared_from_decay(bb: &mut Backbone, declared: &[&str]) {
+    let settings: OptimizerSettings = serde_json::from_value(
+        serde_json::json!({ "name": "adamw", "decay_norm_and_bias": false }),
+    )
+    .expect("settings");
+    bb.part().configure_optimizer(&settings);
+    let spared = bb.part_ref().spared_from_decay();
+    for path in declared {
+        assert!(spared.iter().any(|p| p == path), "{path}: {spared:?}");
+    }
+    let one_dimensional = |p: &str| ["bias", "gamma", "beta"].iter().any(|s| p.ends_with(s));
+    assert!(
+        spared
+            .iter()
+            .all(|p| one_dimensional(p) || declared.contains(&p.as_str())),
+        "{spared:?}"
+    );
+    assert!(spared.len() > declared.len() + 10, "{spared:?}");
 }

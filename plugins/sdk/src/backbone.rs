@@ -78,6 +78,16 @@ impl Backbone {
         self
     }
 
+    /// Declares module paths (whole path components) whose parameters are spared weight decay
+    /// when a run spares norms and biases (`optimizer.decay_norm_and_bias = false`), beyond the
+    /// one-dimensional parameters: timm's `no_weight_decay()` (a ViT's class token and position
+    /// embedding).
+    pub fn with_no_weight_decay(mut self, paths: &[&str]) -> Self {
+        let paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
+        self.model.exempt_from_decay(&paths);
+        self
+    }
+
     /// The declared stages, input to output.
     pub fn stages(&self) -> &[Stage] {
         &self.stages

@@ -6,7 +6,7 @@
 //! [`TrainPart`] for any [`Module`]. The runner sees only `dyn TrainPart`.
 
 use crate::PluginError;
-use crate::burn::module::{Flag, Module, ModuleMapper, ModuleVisitor, Param};
+use crate::burn::module::{Flag, Module, ModuleMapper, ModuleVisitor, Param, ParamGroup};
 use crate::burn::optim::{GradientsParams, ModuleOptimizer};
 use crate::burn::store::burn_pack::Tensor as PackTensor;
 use crate::burn::store::{
@@ -37,6 +37,14 @@ pub struct ParamGradStat {
 pub trait TrainPart: Send {
     /// Chooses the optimizer; resets its state.
     fn configure_optimizer(&mut self, settings: &OptimizerSettings);
+    /// Module paths (whole path components) whose parameters get no weight decay when the
+    /// settings spare norms and biases ([`OptimizerSettings::decays_norm_and_bias`]), beyond the
+    /// one-dimensional parameters, which are always spared then. Applies from the next
+    /// [`configure_optimizer`](TrainPart::configure_optimizer).
+    fn exempt_from_decay(&mut self, paths: &[String]);
+    /// The parameters (paths) the configured optimizer steps without weight decay; empty when
+    /// everything decays.
+    fn spared_from_decay(&self) -> &[String];
     /// Takes this part's gradients out of the gradients of a backward pass.
     fn collect_grads(&mut self, grads: &mut Gradients);
     /// Sum of squared gradient entries over this part's parameters (0 when none collected).
@@ -92,6 +100,8 @@ pub(crate) struct Trainable<M: Module> {
     optimizer: ModuleOptimizer,
     grads: Option<GradientsParams>,
     frozen: bool,
+    decay_exempt: Vec<String>,
+    spared: Vec<String>,
 }
 
 impl<M: Module + 'static> Trainable<M> {
@@ -99,9 +109,11 @@ impl<M: Module + 'static> Trainable<M> {
         Self {
             train: Some(module.train()),
             eval: None,
-            optimizer: OptimizerSettings::default().build(),
+            optimizer: OptimizerSettings::default().build(None),
             grads: None,
             frozen: false,
+            decay_exempt: Vec::new(),
+            spared: Vec::new(),
         }
     }
 
@@ -157,7 +169,27 @@ impl<M: Module + 'static> Trainable<M> {
 
 impl<M: Module + 'static> TrainPart for Trainable<M> {
     fn configure_optimizer(&mut self, settings: &OptimizerSettings) {
-        self.optimizer = settings.build();
+        self.spared = if settings.decays_norm_and_bias() {
+            Vec::new()
+        } else {
+            let mut finder = DecayExempt {
+                declared: &self.decay_exempt,
+                path: Vec::new(),
+                found: Vec::new(),
+            };
+            self.train_module().visit(&mut finder);
+            finder.found
+        };
+        let exempt = (!self.spared.is_empty()).then(|| ParamGroup::from_paths(self.spared.clone()));
+        self.optimizer = settings.build(exempt);
+    }
+
+    fn spared_from_decay(&self) -> &[String] {
+        &self.spared
+    }
+
+    fn exempt_from_decay(&mut self, paths: &[String]) {
+        self.decay_exempt = paths.to_vec();
     }
 
     fn collect_grads(&mut self, grads: &mut Gradients) {
@@ -410,6 +442,40 @@ impl ModuleVisitor for Stats<'_> {
 }
 
 /// Freezes the parameters and training flags (dropout, batch norm) under some module paths.
+/// Collects the paths of the parameters spared weight decay: one-dimensional ones, and those
+/// under a declared path. The paths are the optimizer's own (`blocks.0.norm.gamma`), so its
+/// groups match them on every step and when its state is loaded again.
+struct DecayExempt<'a> {
+    declared: &'a [String],
+    path: Vec<String>,
+    found: Vec<String>,
+}
+
+impl ModuleVisitor for DecayExempt<'_> {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, _param: &Param<Tensor<D>>) {
+        let path = self.path.join(".");
+        if D <= 1 || within(&path, self.declared) {
+            self.found.push(path);
+        }
+    }
+}
+
+/// Whether `path` is one of `prefixes` or lies under one (whole path components).
+fn within(path: &str, prefixes: &[String]) -> bool {
+    prefixes.iter().any(|p| {
+        path.strip_prefix(p.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+    })
+}
+
 struct FreezePaths<'a> {
     prefixes: &'a [String],
     path: Vec<String>,
@@ -417,10 +483,7 @@ struct FreezePaths<'a> {
 
 impl FreezePaths<'_> {
     fn frozen(&self) -> bool {
-        let path = self.path.join(".");
-        self.prefixes
-            .iter()
-            .any(|p| path == *p || path.starts_with(&format!("{p}.")))
+        within(&self.path.join("."), self.prefixes)
     }
 }
 
@@ -486,6 +549,156 @@ impl ModuleVisitor for CountTrainable {
         let value = param.val();
         if value.is_require_grad() {
             self.count += value.shape().num_elements();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::burn::nn::{Linear, LinearConfig};
+    use crate::burn::tensor::{Device, Distribution};
+
+    #[derive(Module, Debug)]
+    struct Probe {
+        linear: Linear,
+        scale: Param<Tensor<1>>,
+        token: Param<Tensor<3>>,
+    }
+
+    fn probe(device: &Device) -> Probe {
+        let values = Distribution::Uniform(1.0, 2.0);
+        Probe {
+            linear: LinearConfig::new(3, 2).init(device),
+            scale: Param::from_tensor(Tensor::random([4], values, device)),
+            token: Param::from_tensor(Tensor::random([1, 1, 4], values, device)),
+        }
+    }
+
+    /// Every parameter's values by path.
+    #[derive(Default)]
+    struct Values {
+        path: Vec<String>,
+        out: Vec<(String, Vec<f32>)>,
+    }
+
+    impl ModuleVisitor for Values {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let values = param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .unwrap();
+            self.out.push((self.path.join("."), values));
+        }
+    }
+
+    fn values(part: &Trainable<Probe>) -> Vec<(String, Vec<f32>)> {
+        let mut v = Values::default();
+        part.module().visit(&mut v);
+        v.out
+    }
+
+    /// One step on zero gradients (so that only weight decay moves a parameter); the paths
+    /// whose values moved.
+    fn step_on_zero_gradients(part: &mut Trainable<Probe>, device: &Device) -> Vec<String> {
+        let before = values(part);
+        let m = part.module();
+        let x = Tensor::<2>::ones([2, 3], device);
+        let loss = (m.linear.forward(x).sum() + m.scale.val().sum() + m.token.val().sum()) * 0.0;
+        part.collect_grads(&mut loss.backward());
+        part.step(0.1, 1.0);
+        before
+            .into_iter()
+            .zip(values(part))
+            .filter(|((_, a), (_, b))| a != b)
+            .map(|((path, _), _)| path)
+            .collect()
+    }
+
+    fn settings(name: &str, decay_norm_and_bias: bool) -> OptimizerSettings {
+        let (beta1, beta2, eps, weight_decay) = (0.9, 0.999, 1e-8, 0.5);
+        match name {
+            "adamw" => OptimizerSettings::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                decay_norm_and_bias,
+            },
+            "adam" => OptimizerSettings::Adam {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+                decay_norm_and_bias,
+            },
+            _ => OptimizerSettings::Sgd {
+                momentum: 0.9,
+                nesterov: false,
+                weight_decay,
+                decay_norm_and_bias,
+            },
+        }
+    }
+
+    #[test]
+    fn sparing_norm_and_bias_from_decay_spares_exactly_them_and_the_declared_paths() {
+        let device = Device::flex().autodiff();
+        for name in ["adamw", "adam", "sgd"] {
+            let mut part = Trainable::new(probe(&device));
+            part.exempt_from_decay(&["token".to_owned()]);
+            part.configure_optimizer(&settings(name, true));
+            assert_eq!(
+                step_on_zero_gradients(&mut part, &device),
+                ["linear.weight", "linear.bias", "scale", "token"],
+                "{name}: everything decays by default"
+            );
+            part.configure_optimizer(&settings(name, false));
+            assert_eq!(
+                step_on_zero_gradients(&mut part, &device),
+                ["linear.weight"],
+                "{name}: one-dimensional and declared parameters are spared"
+            );
+            // The groups survive the optimizer state's round trip (a resumed run).
+            let bytes = part.optimizer_to_bytes().unwrap();
+            let mut resumed = Trainable::new(part.train.take().unwrap());
+            resumed.exempt_from_decay(&["token".to_owned()]);
+            resumed.configure_optimizer(&settings(name, false));
+            resumed.load_optimizer(bytes).unwrap();
+            assert_eq!(
+                step_on_zero_gradients(&mut resumed, &device),
+                ["linear.weight"],
+                "{name}: after loading the state"
+            );
+        }
+    }
+
+    #[test]
+    fn adamw_spares_without_changing_the_decay_of_the_rest() {
+        let device = Device::flex().autodiff();
+        let mut part = Trainable::new(probe(&device));
+        part.configure_optimizer(&settings("adamw", false));
+        let before = values(&part);
+        step_on_zero_gradients(&mut part, &device);
+        // PyTorch's AdamW on a zero gradient: p * (1 - lr * weight_decay) for the decayed (here
+        // the token too: nothing declares it).
+        for ((path, a), (_, b)) in before.iter().zip(values(&part)) {
+            let factor = if path == "scale" || path == "linear.bias" {
+                1.0
+            } else {
+                0.95
+            };
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x * factor - y).abs() < 1e-6, "{path}: {x} -> {y}");
+            }
         }
     }
 }

@@ -188,7 +188,10 @@ pub fn build(ctx: &BuildContext, options: VitOptions) -> Result<Backbone, Plugin
         .ok_or_else(|| PluginError::Build(format!("unknown variant `{}`", ctx.variant)))?;
     let (model, features, stages) = build_model(variant, &options, &ctx.device)?;
     let input = InputSpec::square_imagenet(options.input_size.unwrap_or(224));
-    Ok(Backbone::new("vit", variant.name, features, input, model).with_stages(stages))
+    // timm's `no_weight_decay()` for a ViT: its class token and position embedding.
+    Ok(Backbone::new("vit", variant.name, features, input, model)
+        .with_stages(stages)
+        .with_no_weight_decay(&["class_token", "pos_embedding"]))
 }
 
 export_plugin!(|registry| {

@@ -4,7 +4,7 @@
 //! `F.interpolate(mode="bicubic", align_corners=False)` does): features within 1e-4 through the
 //! real loader; full-size parameter counts equal the references'.
 
-use rateme_parity::{check_cases, context, fixtures, json};
+use rateme_parity::{check_cases, check_spared_from_decay, context, fixtures, json};
 use rateme_sdk::prelude::*;
 use rateme_vit::{VitOptions, build, schemes};
 use serde_json::Value;
@@ -62,4 +62,10 @@ fn the_grid_follows_the_input_size() {
     assert_eq!(names.first().map(String::as_str), Some("embed"));
     assert_eq!(names.get(12).map(String::as_str), Some("block:12"));
     assert_eq!(names.last().map(String::as_str), Some("head"));
+}
+
+#[test]
+fn sparing_norm_and_bias_from_weight_decay_also_spares_the_embeddings_as_timm_does() {
+    let mut bb = backbone("ti16", &serde_json::json!({}));
+    check_spared_from_decay(&mut bb, &["class_token", "pos_embedding"]);
 }
