@@ -1,5 +1,7 @@
 """PyTorch eager forward+backward throughput of the reference backbones on the same threads:
-`backbones_torch.py <model> <batch> <iterations> <threads>` prints `images_per_s <value>`.
+`backbones_torch.py <model> <batch> <iterations> <threads>` prints `images_per_s <value>`: the
+batch over the median time of one forward+backward step after a warm-up step, as rateme's
+`fwdbwd` measures it.
 Models (random weights; the features rateme's plugin returns for the same variant):
 EfficientNet-PyTorch B5 at 456, ml-illustrated's Lite0 (as scripts/lite_reference.py rebuilds
 it) at 224, torchvision ConvNeXt-Base (pooled, classifier norm) and ViT-B/16 (class token) at
@@ -52,14 +54,18 @@ def main(name, batch, iterations, threads):
 
     def step():
         x = torch.randn(batch, 3, size, size)
+        # As an optimizer's zero_grad leaves them: the backward writes fresh gradients.
+        model.zero_grad(set_to_none=True)
+        start = time.perf_counter()
         features(x).sum().backward()
+        return time.perf_counter() - start
 
     step()
-    start = time.perf_counter()
-    for _ in range(iterations):
-        step()
-    print(f"images_per_s {batch * iterations / (time.perf_counter() - start):.3f}")
-
+    seconds = sorted(step() for _ in range(max(iterations, 1)))
+    mid = len(seconds) // 2
+    median = seconds[mid] if len(seconds) % 2 else (seconds[mid - 1] + seconds[mid]) / 2
+    print(f"images_per_s {batch / median:.3f}")
+    print(f"step_s min {seconds[0]:.3f} median {median:.3f} max {seconds[-1]:.3f}", file=sys.stderr)
 
 if __name__ == "__main__":
     main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))

@@ -38,7 +38,7 @@ struct SystemInfo {
 
 /// rateme: C entry points to LibTorch's fused convolution and normalization backward kernels
 /// (see PATCHES.md), compiled when LibTorch's headers are found.
-const RATEME_SHIM: [&str; 2] = ["csrc/convolution_backward.cpp", "csrc/norm_backward.cpp"];
+const RATEME_SHIM: [&str; 2] = ["csrc/convolution_backward.cpp", "csrc/norm.cpp"];
 
 fn env_var_rerun(name: &str) -> Result<String, env::VarError> {
     println!("cargo:rerun-if-env-changed={name}");

@@ -1,8 +1,10 @@
 //! Forward+backward throughput of one backbone plugin: `fwdbwd <plugin dir> <backbone> <variant>
-//! <batch> <iterations> [device]` prints `images_per_s <value> <input size>` (after one warm-up
-//! iteration). The device is a run's `device` value (`cpu`, the default, or `tch-cpu` / `cuda` in
-//! a `tch` build). Run by `benches/backbones.sh` side by side with PyTorch (the second number is
-//! the input size).
+//! <batch> <iterations> [device]` prints `images_per_s <value> <input size>`: the batch over the
+//! median time of one step (forward, backward, the gradients collected by the parameters; no
+//! optimizer step), after one warm-up step. The median keeps a step that the shared host slowed
+//! from moving the number. The device is a run's `device` value (`cpu`, the default, or `tch-cpu`
+//! / `cuda` in a `tch` build). Run by `benches/backbones.sh` side by side with PyTorch, which
+//! times the same way (the second number is the input size).
 
 use std::time::Instant;
 
@@ -54,16 +56,27 @@ fn main() {
             Distribution::Normal(0.0, 1.0),
             &device,
         );
+        let start = Instant::now();
         let loss = model.forward_features(x).sum();
         let mut grads = loss.backward();
         model.part().collect_grads(&mut grads);
-        model.part().grad_sq_norm()
+        device.sync().expect("the device runs the step");
+        start.elapsed().as_secs_f64()
     };
     step(&mut model);
-    let start = Instant::now();
-    for _ in 0..iterations {
-        step(&mut model);
-    }
-    let s = start.elapsed().as_secs_f64();
-    println!("images_per_s {:.3} {size}", (batch * iterations) as f64 / s);
+    let mut seconds: Vec<f64> = (0..iterations.max(1)).map(|_| step(&mut model)).collect();
+    seconds.sort_by(f64::total_cmp);
+    let mid = seconds.len() / 2;
+    let median = if seconds.len() % 2 == 1 {
+        seconds[mid]
+    } else {
+        (seconds[mid - 1] + seconds[mid]) / 2.0
+    };
+    println!("images_per_s {:.3} {size}", batch as f64 / median);
+    // The spread of the steps, for judging how much the host moved them.
+    eprintln!(
+        "step_s min {:.3} median {median:.3} max {:.3}",
+        seconds[0],
+        seconds[seconds.len() - 1]
+    );
 }

@@ -100,7 +100,7 @@ mod libtorch {
         otherwise: fn(Tensor<D>) -> Tensor<D>,
     ) -> Tensor<D> {
         match graph(&x) {
-            Some(graph) => with_strategy!(graph.strategy, C => {
+            Some(strategy) => with_strategy!(strategy, C => {
                 Tensor::from_primitive::<Tracked<C>>(node::<C, P>(f, primitive!(C, x)))
             }),
             None => otherwise(x),

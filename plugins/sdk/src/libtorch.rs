@@ -16,15 +16,9 @@ use burn::tensor::Tensor;
 /// Autodiff on LibTorch with checkpointing strategy `C`.
 pub(crate) type Tracked<C> = Autodiff<LibTorch, C>;
 
-/// Where an autodiff LibTorch tensor lives and how its graph checkpoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Graph {
-    pub strategy: GradientCheckpointingStrategy,
-    pub cpu: bool,
-}
-
-/// `x`'s graph when `x` is an autodiff LibTorch tensor (tracked or not), else `None`.
-pub(crate) fn graph<const D: usize>(x: &Tensor<D>) -> Option<Graph> {
+/// How `x`'s graph checkpoints when `x` is an autodiff LibTorch tensor (tracked or not), else
+/// `None`.
+pub(crate) fn graph<const D: usize>(x: &Tensor<D>) -> Option<GradientCheckpointingStrategy> {
     let dispatch = x.clone().into_dispatch();
     let DispatchAutodiffContext::Enabled(strategy) = dispatch.autodiff else {
         return None;
@@ -32,15 +26,26 @@ pub(crate) fn graph<const D: usize>(x: &Tensor<D>) -> Option<Graph> {
     let DispatchTensorKind::Autodiff(inner) = &dispatch.kind else {
         return None;
     };
-    match &**inner {
-        DispatchTensorKind::LibTorch(BackendTensor::Autodiff(tensor)) => Some(Graph {
-            strategy,
-            cpu: <Autodiff<LibTorch> as AutodiffBackend>::inner(tensor.clone())
+    matches!(
+        &**inner,
+        DispatchTensorKind::LibTorch(BackendTensor::Autodiff(_))
+    )
+    .then_some(strategy)
+}
+
+/// Whether an autodiff LibTorch tensor (see [`graph`]) lives on the CPU.
+pub(crate) fn on_cpu<const D: usize>(x: &Tensor<D>) -> bool {
+    let DispatchTensorKind::Autodiff(inner) = x.clone().into_dispatch().kind else {
+        return false;
+    };
+    match *inner {
+        DispatchTensorKind::LibTorch(BackendTensor::Autodiff(tensor)) => {
+            <Autodiff<LibTorch> as AutodiffBackend>::inner(tensor)
                 .tensor
                 .device()
-                == tch::Device::Cpu,
-        }),
-        _ => None,
+                == tch::Device::Cpu
+        }
+        _ => false,
     }
 }
 

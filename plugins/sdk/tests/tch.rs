@@ -426,3 +426,21 @@ fn layer_norm_on_libtorch_equals_flex() {
         }
     }
 }
+
+#[test]
+fn a_filled_tensor_on_libtorch_equals_flex() {
+    // LibTorch's own fill (the patched burn-tch's `float_full`), in float32 and half precision.
+    for dtype in [
+        rateme_sdk::burn::tensor::DType::F32,
+        rateme_sdk::burn::tensor::DType::F16,
+    ] {
+        let filled = |device: &Device| {
+            Tensor::<3>::full([2, 3, 4], -2.75, (device, dtype))
+                .into_data()
+                .convert::<f32>()
+        };
+        let tch = filled(&Device::libtorch());
+        assert_eq!(tch, filled(&Device::flex()), "{dtype:?}");
+        assert_eq!(tch.as_slice::<f32>().unwrap()[23], -2.75);
+    }
+}

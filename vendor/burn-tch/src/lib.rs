@@ -28,5 +28,5 @@ pub use tensor::*;
 /// operations and has no hook a backend can override).
 #[cfg(rateme_libtorch_shim)]
 pub mod rateme {
-    pub use crate::ops::norm_backward::{GradientMask, layer_norm, layer_norm_backward};
+    pub use crate::ops::norm::{GradientMask, layer_norm, layer_norm_backward};
 }

@@ -18,9 +18,10 @@ pub fn attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, dropout: &Dropout) ->
     #[cfg(feature = "tch")]
     if dropout.prob == 0.0
         && autocast::current().low().is_none()
-        && let Some(graph) = crate::libtorch::graph(&q).filter(|graph| graph.cpu)
+        && let Some(strategy) = crate::libtorch::graph(&q)
+        && crate::libtorch::on_cpu(&q)
     {
-        return libtorch::attention(graph.strategy, q, k, v);
+        return libtorch::attention(strategy, q, k, v);
     }
     let head_dim = q.dims()[3];
     let scores = autocast::matmul(

@@ -73,9 +73,9 @@ impl LayerNorm {
         let beta = self.beta.as_ref().map(|beta| beta.val());
         #[cfg(feature = "tch")]
         if x.dtype() == DType::F32
-            && let Some(graph) = crate::libtorch::graph(&x)
+            && let Some(strategy) = crate::libtorch::graph(&x)
         {
-            return libtorch::layer_norm(graph.strategy, x, gamma, beta, self.epsilon);
+            return libtorch::layer_norm(strategy, x, gamma, beta, self.epsilon);
         }
         // Half precision accumulates in float32, as burn's layer does.
         match x.dtype() {

@@ -6,7 +6,8 @@
 
 use crate::TchTensor;
 use burn_backend::ops::ConvOptions;
-use std::ffi::{CStr, c_char, c_int};
+use super::shim::outputs;
+use std::ffi::{c_char, c_int};
 use torch_sys::C_tensor;
 
 unsafe extern "C" {
@@ -57,36 +58,30 @@ pub(crate) fn convolution_backward<const N: usize>(
     };
     let stride = options.stride.map(|s| s as i64);
     let dilation = options.dilation.map(|d| d as i64);
-    let mut grad_input: *mut C_tensor = std::ptr::null_mut();
-    let mut grad_weight: *mut C_tensor = std::ptr::null_mut();
-    // SAFETY: the tensors outlive the call; the shim writes a new tensor to each requested
-    // output (owned by the returned tch::Tensor) or returns an error message allocated with
-    // malloc, which is freed here.
-    let grad = unsafe {
-        let error = rateme_convolution_backward(
-            output_grad.tensor.as_ptr(),
-            x.as_ptr(),
-            weight.tensor.as_ptr(),
-            stride.as_ptr(),
-            padding.as_ptr(),
-            dilation.as_ptr(),
-            N as i64,
-            options.groups as i64,
-            c_int::from(wrt == Wrt::Input),
-            c_int::from(wrt == Wrt::Weight),
-            &mut grad_input,
-            &mut grad_weight,
-        );
-        if !error.is_null() {
-            let message = CStr::from_ptr(error).to_string_lossy().into_owned();
-            libc::free(error.cast());
-            panic!("LibTorch convolution backward failed: {message}");
-        }
-        tch::Tensor::from_ptr(match wrt {
-            Wrt::Input => grad_input,
-            Wrt::Weight => grad_weight,
+    // SAFETY: the tensors outlive the call; see `outputs`.
+    let [grad_input, grad_weight] = unsafe {
+        outputs("convolution backward", |[grad_input, grad_weight]| {
+            rateme_convolution_backward(
+                output_grad.tensor.as_ptr(),
+                x.as_ptr(),
+                weight.tensor.as_ptr(),
+                stride.as_ptr(),
+                padding.as_ptr(),
+                dilation.as_ptr(),
+                N as i64,
+                options.groups as i64,
+                c_int::from(wrt == Wrt::Input),
+                c_int::from(wrt == Wrt::Weight),
+                grad_input,
+                grad_weight,
+            )
         })
     };
+    let grad = match wrt {
+        Wrt::Input => grad_input,
+        Wrt::Weight => grad_weight,
+    }
+    .expect("the requested gradient");
     let grad = match (wrt, asymmetric) {
         (Wrt::Input, Some(padding)) => {
             padding

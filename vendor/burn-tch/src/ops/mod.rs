@@ -4,7 +4,9 @@ mod bool_tensor;
 #[cfg(rateme_libtorch_shim)]
 mod convolution_backward;
 #[cfg(rateme_libtorch_shim)]
-pub(crate) mod norm_backward;
+pub(crate) mod norm;
+#[cfg(rateme_libtorch_shim)]
+mod shim;
 mod int_tensor;
 mod module;
 mod qtensor;

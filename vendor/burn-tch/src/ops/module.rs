@@ -1,7 +1,7 @@
 #[cfg(rateme_libtorch_shim)]
 use super::convolution_backward::{Wrt, bias_backward, convolution_backward};
 #[cfg(rateme_libtorch_shim)]
-use super::norm_backward;
+use super::norm;
 use crate::{IntoKind, LibTorch, TchTensor};
 use burn_backend::{
     IntDType, TensorMetadata,
@@ -25,7 +25,7 @@ impl ModuleOps<Self> for LibTorch {
         variance: TchTensor,
         epsilon: f64,
     ) -> TchTensor {
-        norm_backward::batch_norm(x, gamma, beta, mean, variance, epsilon)
+        norm::batch_norm(x, gamma, beta, mean, variance, epsilon)
     }
 
     #[cfg(rateme_libtorch_shim)]
@@ -35,7 +35,7 @@ impl ModuleOps<Self> for LibTorch {
         beta: TchTensor,
         epsilon: f64,
     ) -> burn_backend::ops::BatchNormTrain<Self> {
-        norm_backward::batch_norm_train(x, gamma, beta, epsilon)
+        norm::batch_norm_train(x, gamma, beta, epsilon)
     }
 
     #[cfg(rateme_libtorch_shim)]
@@ -47,7 +47,7 @@ impl ModuleOps<Self> for LibTorch {
         epsilon: f64,
         output_grad: TchTensor,
     ) -> burn_backend::ops::BatchNormTrainBackward<Self> {
-        norm_backward::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad)
+        norm::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad)
     }
 
     // rateme: LibTorch's fused convolution backward (see PATCHES.md).

@@ -66,6 +66,24 @@ impl FloatTensorOps<Self> for LibTorch {
         TchTensor::new(tch::Tensor::ones(shape.dims, (dtype.into_kind(), device)))
     }
 
+    // rateme (PATCHES.md): LibTorch's own fill; burn's default builds the filled tensor on the
+    // host and copies it over.
+    fn float_full(
+        shape: Shape,
+        fill_value: Scalar,
+        device: &LibTorchDevice,
+        dtype: FloatDType,
+    ) -> TchTensor {
+        let shape = TchShape::from(shape);
+        let device: tch::Device = (*device).into();
+
+        TchTensor::new(tch::Tensor::full(
+            shape.dims,
+            fill_value.elem::<f64>(),
+            (dtype.into_kind(), device),
+        ))
+    }
+
     async fn float_into_data(tensor: TchTensor) -> Result<TensorData, ExecutionError> {
         let shape = tensor.shape();
         let tensor = Self::float_reshape(tensor.clone(), Shape::new([shape.num_elements()]));

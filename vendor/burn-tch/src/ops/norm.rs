@@ -4,7 +4,8 @@
 
 use crate::{LibTorch, TchTensor};
 use burn_backend::ops::{BatchNormTrain, BatchNormTrainBackward};
-use std::ffi::{CStr, c_char, c_int};
+use super::shim::outputs;
+use std::ffi::{c_char, c_int};
 use torch_sys::C_tensor;
 
 unsafe extern "C" {
@@ -15,9 +16,6 @@ unsafe extern "C" {
         mean: *const C_tensor,
         invstd: *const C_tensor,
         eps: f64,
-        want_input: c_int,
-        want_weight: c_int,
-        want_bias: c_int,
         grad_input: *mut *mut C_tensor,
         grad_weight: *mut *mut C_tensor,
         grad_bias: *mut *mut C_tensor,
@@ -43,29 +41,6 @@ unsafe extern "C" {
 
 /// Which of an operation's three gradients (input, weight, bias) to compute.
 pub type GradientMask = [bool; 3];
-
-/// The gradients `call` writes through its three output pointers, taking ownership of them; a
-/// message it returns is LibTorch's error, freed here and raised as a panic naming `what`.
-///
-/// # Safety
-/// `call` must either write a new LibTorch tensor (or null) through each pointer and return null,
-/// or return an error message allocated with malloc.
-unsafe fn gradients(
-    what: &str,
-    call: impl FnOnce(*mut *mut C_tensor, *mut *mut C_tensor, *mut *mut C_tensor) -> *mut c_char,
-) -> [Option<tch::Tensor>; 3] {
-    let mut out: [*mut C_tensor; 3] = [std::ptr::null_mut(); 3];
-    let [a, b, c] = &mut out;
-    let error = call(a, b, c);
-    if !error.is_null() {
-        // SAFETY: a NUL-terminated message from strdup.
-        let message = unsafe { CStr::from_ptr(error) }.to_string_lossy().into_owned();
-        unsafe { libc::free(error.cast()) };
-        panic!("LibTorch {what} backward failed: {message}");
-    }
-    // SAFETY: each non-null pointer is a tensor the shim allocated for the caller.
-    out.map(|tensor| (!tensor.is_null()).then(|| unsafe { tch::Tensor::from_ptr(tensor) }))
-}
 
 /// `(x - mean) / sqrt(variance + epsilon) * gamma + beta` with the given per-channel statistics.
 pub(crate) fn batch_norm(
@@ -115,9 +90,9 @@ pub(crate) fn batch_norm_train_backward(
     output_grad: TchTensor,
 ) -> BatchNormTrainBackward<LibTorch> {
     let invstd = (variance.tensor + epsilon).rsqrt();
-    // SAFETY: the tensors outlive the call; see `gradients`.
+    // SAFETY: the tensors outlive the call; see `outputs`.
     let [x_grad, gamma_grad, beta_grad] = unsafe {
-        gradients("batch norm", |gi, gw, gb| {
+        outputs("batch norm backward", |[gi, gw, gb]| {
             rateme_batch_norm_backward(
                 output_grad.tensor.as_ptr(),
                 x.tensor.as_ptr(),
@@ -125,9 +100,6 @@ pub(crate) fn batch_norm_train_backward(
                 mean.tensor.as_ptr(),
                 invstd.as_ptr(),
                 epsilon,
-                1,
-                1,
-                1,
                 gi,
                 gw,
                 gb,
@@ -165,9 +137,9 @@ pub fn layer_norm_backward(
     mask: GradientMask,
 ) -> [Option<tch::Tensor>; 3] {
     let pointer = |t: Option<&tch::Tensor>| t.map_or(std::ptr::null(), |t| t.as_ptr());
-    // SAFETY: the tensors outlive the call; see `gradients`.
+    // SAFETY: the tensors outlive the call; see `outputs`.
     unsafe {
-        gradients("layer norm", |gi, gw, gb| {
+        outputs("layer norm backward", |[gi, gw, gb]| {
             rateme_layer_norm_backward(
                 output_grad.as_ptr(),
                 x.as_ptr(),

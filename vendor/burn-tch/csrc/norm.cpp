@@ -22,13 +22,13 @@ void hand_over(std::tuple<at::Tensor, at::Tensor, at::Tensor> grads, const std::
 // `1 / sqrt(var + eps)` over every axis but the channels (axis 1).
 extern "C" char *rateme_batch_norm_backward(const at::Tensor *grad_output, const at::Tensor *input,
                                             const at::Tensor *weight, const at::Tensor *mean,
-                                            const at::Tensor *invstd, double eps, int want_input,
-                                            int want_weight, int want_bias,
+                                            const at::Tensor *invstd, double eps,
                                             at::Tensor **grad_input, at::Tensor **grad_weight,
                                             at::Tensor **grad_bias) {
   *grad_input = *grad_weight = *grad_bias = nullptr;
   try {
-    const std::array<bool, 3> mask = {want_input != 0, want_weight != 0, want_bias != 0};
+    // All three: burn's batch-norm backward returns them together.
+    const std::array<bool, 3> mask = {true, true, true};
     auto grads = at::native_batch_norm_backward(
         *grad_output, *input, *weight, /*running_mean=*/std::nullopt, /*running_var=*/std::nullopt,
         *mean, *invstd, /*train=*/true, eps, mask);
